@@ -1,0 +1,124 @@
+.DEFAULT_GOAL := help
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+OPA_VERSION   ?= 1.22.2
+GATOR_VERSION ?= 3.23.0
+REGAL_VERSION ?= 0.39.0
+PYTHON        ?= python3
+
+TOOLS := $(CURDIR)/.tools
+BIN   := $(TOOLS)/bin
+VENV  := $(CURDIR)/.venv
+PY    := $(VENV)/bin/python
+OPA   := $(BIN)/opa
+GATOR := $(BIN)/gator
+REGAL := $(BIN)/regal
+
+# One versioned directory per tool: changing a version builds the new one, the
+# old binary never answers for it.
+OPA_PIN   := $(TOOLS)/opa-$(OPA_VERSION)/opa
+GATOR_PIN := $(TOOLS)/gator-$(GATOR_VERSION)/gator
+REGAL_PIN := $(TOOLS)/regal-$(REGAL_VERSION)/regal
+
+REVISION ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
+
+export PATH := $(BIN):$(PATH)
+export WINPOD_OPA := $(OPA)
+export WINPOD_GATOR := $(GATOR)
+
+.PHONY: help
+help: ## show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-16s %s\n", $$1, $$2}'
+
+# --- setup -------------------------------------------------------------------
+
+$(OPA_PIN):
+	mkdir -p $(@D)
+	CGO_ENABLED=0 GOBIN=$(@D) go install github.com/open-policy-agent/opa@v$(OPA_VERSION)
+
+$(GATOR_PIN):
+	mkdir -p $(@D)
+	CGO_ENABLED=0 GOBIN=$(@D) go install github.com/open-policy-agent/gatekeeper/v3/cmd/gator@v$(GATOR_VERSION)
+
+$(REGAL_PIN):
+	mkdir -p $(@D)
+	CGO_ENABLED=0 GOBIN=$(@D) go install github.com/open-policy-agent/regal@v$(REGAL_VERSION)
+
+.PHONY: tools
+tools: $(OPA_PIN) $(GATOR_PIN) $(REGAL_PIN) ## build the pinned opa, gator and regal into .tools/bin
+	mkdir -p $(BIN)
+	ln -sfn $(OPA_PIN) $(OPA)
+	ln -sfn $(GATOR_PIN) $(GATOR)
+	ln -sfn $(REGAL_PIN) $(REGAL)
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+.PHONY: venv
+venv: $(VENV)/.installed ## create .venv with the harness and its test dependencies
+
+.PHONY: setup
+setup: tools venv ## everything the other targets need (idempotent, quick when nothing changed)
+
+# --- Rego --------------------------------------------------------------------
+
+.PHONY: fmt
+fmt: setup ## rewrite Rego with opa fmt
+	$(OPA) fmt --v1-compatible -w policies/
+
+.PHONY: lint
+lint: setup ## opa fmt, opa check --strict and regal lint
+	@out=$$($(OPA) fmt --list policies/); if [ -n "$$out" ]; then echo "not formatted (run make fmt):"; echo "$$out"; exit 1; fi
+	$(OPA) check --strict policies/
+	$(REGAL) lint --format pretty policies/
+
+.PHONY: rego-test
+rego-test: setup ## opa test with coverage >= 95%
+	$(OPA) test policies/ --coverage --threshold 95 --format json > /dev/null || { $(OPA) test policies/ -v --explain=fails | tail -n 60; $(PY) -m harness.coverage policies/; exit 1; }
+	$(OPA) test policies/
+
+.PHONY: bundle
+bundle: setup ## build dist/winpod-bundle.tar.gz (roots winpod and lib) for OPA or kube-mgmt
+	mkdir -p dist
+	$(OPA) build --bundle policies/ --ignore '*_test.rego' --revision $(REVISION) -o dist/winpod-bundle.tar.gz
+	@echo "dist/winpod-bundle.tar.gz (revision $(REVISION))"
+
+# --- Gatekeeper --------------------------------------------------------------
+
+.PHONY: generate
+generate: setup ## regenerate gatekeeper/templates from policies/
+	$(PY) -m harness.gatekeeper generate
+
+.PHONY: gator-verify
+gator-verify: setup ## gator verify the template suites
+	$(GATOR) verify gatekeeper/...
+
+# --- Python ------------------------------------------------------------------
+
+.PHONY: pytest
+pytest: setup ## the pytest suite (OPA in a container, gator, fixtures)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+# --- entry points --------------------------------------------------------------
+
+.PHONY: test
+test: lint rego-test gator-verify pytest ## everything CI runs: lint, opa test, gator verify, pytest
+
+.PHONY: demo
+demo: setup ## start OPA in a container, load the policies and example config, run the fixture suite
+	$(VENV)/bin/winpod test fixtures/ --config winpod-config.yaml
+
+.PHONY: bench
+bench: setup ## benchmarks: OPA cold start, decisions/s, rule evaluation time
+	$(PY) -m harness.bench
+
+.PHONY: clean
+clean: ## remove build output (keeps .tools and .venv)
+	rm -rf dist reports .pytest_cache .hypothesis
+
+.PHONY: distclean
+distclean: clean ## remove build output, tools and the virtualenv
+	rm -rf .tools .venv
