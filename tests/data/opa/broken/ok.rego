@@ -1,0 +1,3 @@
+package winpod.ok
+
+answer := 42

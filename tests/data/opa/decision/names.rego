@@ -1,0 +1,3 @@
+package winpod.names
+
+same(a, b) if lower(a) == lower(b)

@@ -1,0 +1,165 @@
+"""The OPA client against a real server, both backends, with the stand-in policies of tests/data/opa.
+
+The stand-in decision (tests/data/opa/decision/decision.rego) denies objects whose
+metadata.name equals, case-insensitively, one of ``deniedNames`` from the config;
+its built-in default denies the name "denied".
+"""
+
+import os
+import re
+from pathlib import Path
+
+import docker
+import pytest
+import requests
+
+from harness.errors import OpaError
+from harness.opa import LABEL, OWNER_PID_LABEL, RUN_ID_ENV, RUN_LABEL, OpaServer
+
+DATA = Path(__file__).parent / "data" / "opa"
+ALLOWED = {"allowed": True, "violations": []}
+
+
+def denied(name: str) -> dict:
+    return {"allowed": False,
+            "violations": [{"rule": "names", "code": "names.denied", "msg": f'name "{name}" is denied'}]}
+
+
+def pod(name: str) -> dict:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": {"containers": []}}
+
+
+@pytest.fixture(scope="module", params=[pytest.param("docker", marks=pytest.mark.docker), "process"])
+def server(request: pytest.FixtureRequest) -> OpaServer:
+    with (OpaServer.docker() if request.param == "docker" else OpaServer.process()) as opa:
+        opa.load_policies(DATA / "decision")
+        yield opa
+
+
+def test_load_policies_skips_tests_and_finds_an_order_that_compiles(server: OpaServer) -> None:
+    loaded = requests.get(f"{server.url}/v1/policies", timeout=10).json()["result"]
+    assert sorted(policy["id"] for policy in loaded) == ["decision.rego", "names.rego"]
+
+
+def test_load_policies_returns_the_files_it_loaded() -> None:
+    with OpaServer.process() as opa:
+        assert opa.load_policies(DATA / "decision") == [
+            DATA / "decision" / "decision.rego",
+            DATA / "decision" / "names.rego",
+        ]
+
+
+def test_decide_under_the_builtin_default(server: OpaServer) -> None:
+    assert server.decide(pod("Denied")) == denied("denied")
+    assert server.decide(pod("other")) == ALLOWED
+
+
+def test_config_replaces_the_default_until_reset(server: OpaServer) -> None:
+    with server.config({"deniedNames": ["x"]}):
+        assert server.decide(pod("denied")) == ALLOWED
+        assert server.decide(pod("X")) == denied("x")
+    assert server.decide(pod("denied")) == denied("denied")
+    assert server.decide(pod("x")) == ALLOWED
+
+
+def test_reset_config_without_a_config_is_fine(server: OpaServer) -> None:
+    server.reset_config()
+    assert server.decide(pod("denied")) == denied("denied")
+
+
+def test_put_and_delete_data(server: OpaServer) -> None:
+    server.put_data("winpod/config", {"deniedNames": ["y"]})
+    assert server.decide(pod("y")) == denied("y")
+    server.delete_data("winpod/config")
+    server.delete_data("winpod/config")
+    assert server.decide(pod("y")) == ALLOWED
+
+
+def test_decide_many_keeps_the_order_across_chunks(server: OpaServer) -> None:
+    names = ["a", "denied", "b", "c", "DENIED", "d", "e"]
+    assert server.decide_many([pod(n) for n in names], chunk=3) == [
+        denied("denied") if n.lower() == "denied" else ALLOWED for n in names
+    ]
+
+
+def test_decide_many_of_nothing_asks_nothing(server: OpaServer) -> None:
+    assert server.decide_many([]) == []
+
+
+def test_metrics_carry_opa_timers(server: OpaServer) -> None:
+    evaluation = server.evaluate("winpod/decision", pod("denied"), metrics=True)
+    assert evaluation.result == denied("denied")
+    assert isinstance(evaluation.metrics["timer_rego_query_eval_ns"], int)
+    assert evaluation.metrics["timer_rego_query_eval_ns"] > 0
+
+
+def test_http_error_names_the_endpoint_and_opa_message(server: OpaServer) -> None:
+    # data.winpod.decision is a rule: OPA refuses to overwrite it with data.
+    with pytest.raises(OpaError) as caught:
+        server.put_data("winpod/decision", {})
+    assert re.fullmatch(
+        rf"PUT {re.escape(server.url)}/v1/data/winpod/decision: HTTP 400 invalid_parameter .*"
+        r"conflicting rule for data path winpod/decision found",
+        str(caught.value),
+    )
+
+
+def test_undefined_decision_is_an_error_never_allowed() -> None:
+    with OpaServer.process() as opa:
+        opa.load_policies(DATA / "other_package")
+        with pytest.raises(OpaError, match=r"^undefined decision: data\.winpod\.decision has no value"):
+            opa.decide(pod("x"))
+        with pytest.raises(OpaError, match=r"^undefined decision: data\.winpod\.batch has no value"):
+            opa.decide_many([pod("x")])
+
+
+def test_a_decision_of_the_wrong_shape_is_an_error() -> None:
+    with OpaServer.process() as opa:
+        opa.load_policies(DATA / "malformed")
+        with pytest.raises(OpaError, match=r'^data\.winpod\.decision answered .* not \{"allowed": <bool>'):
+            opa.decide(pod("x"))
+
+
+def test_a_batch_that_loses_an_item_is_an_error() -> None:
+    with OpaServer.process() as opa:
+        opa.load_policies(DATA / "short_batch")
+        with pytest.raises(OpaError, match=r"^data\.winpod\.batch answered 2 decisions for 3 items \(items 0\.\.2\)$"):
+            opa.decide_many([pod("a"), pod("b"), pod("c")])
+
+
+def test_no_policy_files_is_an_error(tmp_path: Path) -> None:
+    (tmp_path / "only_test.rego").write_text("package x_test\n")
+    (tmp_path / "x_test.rego").write_text("package x_test\n")
+    with OpaServer.process() as opa:
+        with pytest.raises(OpaError, match=rf"^no policy files \(\*\.rego other than \*_test\.rego\) under {tmp_path}$"):
+            opa.load_policies(tmp_path)
+
+
+def test_a_stopped_server_is_an_error_naming_the_endpoint() -> None:
+    with OpaServer.process() as opa:
+        url = opa.url
+    with pytest.raises(OpaError) as caught:
+        opa.decide(pod("x"))
+    assert str(caught.value) == f"POST {url}/v1/data/winpod/decision: Connection refused"
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("server", ["docker"], indirect=True)
+def test_the_container_is_labelled_locked_down_and_local(server: OpaServer) -> None:
+    client = docker.from_env()
+    try:
+        mine = client.containers.list(filters={"label": f"{OWNER_PID_LABEL}={os.getpid()}"})
+        bridge = any(n.name == "bridge" for n in client.networks.list())
+    finally:
+        client.close()
+    assert mine
+    for container in mine:
+        attrs = container.attrs
+        labels = attrs["Config"]["Labels"]
+        assert labels[LABEL] == "1"
+        assert labels[RUN_LABEL] == os.environ[RUN_ID_ENV]
+        assert attrs["HostConfig"]["NetworkMode"] == ("default" if bridge else "host")
+        assert attrs["HostConfig"]["AutoRemove"] is False
+        assert attrs["HostConfig"]["ReadonlyRootfs"] is True
+        assert attrs["Config"]["User"] == "65534:65534"
+    assert server.url.startswith("http://127.0.0.1:")

@@ -1,0 +1,58 @@
+"""``winpod serve`` as a user runs it: a real process, a real OPA, stopped by a signal."""
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from harness.opa import OpaClient
+
+DATA = Path(__file__).parent / "data" / "opa"
+
+
+def serve(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "harness.cli", "serve", *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.parametrize("backend, stop", [
+    pytest.param("docker", signal.SIGINT, id="docker-ctrl-c", marks=pytest.mark.docker),
+    pytest.param("process", signal.SIGTERM, id="process-sigterm"),
+])
+def test_serve_answers_until_stopped_then_leaves_nothing(backend: str, stop: signal.Signals) -> None:
+    server = serve("--backend", backend, "--policies", str(DATA / "decision"))
+    try:
+        url = server.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), server.stderr.read()
+        client = OpaClient(url)
+        try:
+            assert client.decide({"metadata": {"name": "denied"}})["allowed"] is False
+        finally:
+            client.close()
+        server.send_signal(stop)
+        out, err = server.communicate(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+    assert (server.returncode, out) == (0, "")
+    assert err.startswith(f"winpod: serving {DATA / 'decision'} with the built-in default config (")
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{url}/health", timeout=5)
+
+
+def test_serve_refuses_a_policy_that_does_not_compile() -> None:
+    server = serve("--backend", "process", "--policies", str(DATA / "broken"))
+    out, err = server.communicate(timeout=60)
+    assert (server.returncode, out) == (2, "")
+    assert err == (f"winpod: policies do not compile: {DATA / 'broken' / 'bad.rego'}:5:1: "
+                   "rego_parse_error: unexpected } token\n")
+
+
+def test_serve_refuses_image_with_the_process_backend() -> None:
+    server = serve("--backend", "process", "--image", "x")
+    out, err = server.communicate(timeout=60)
+    assert (server.returncode, out, err) == (2, "", "winpod: --image and --host-network apply to --backend docker only\n")
