@@ -21,3 +21,7 @@ class OpaError(HarnessError):
 
 class DockerUnavailable(OpaError):
     """No Docker engine answers."""
+
+
+class ManifestError(HarnessError):
+    """Manifests to check or audit that cannot be read."""

@@ -1,0 +1,34 @@
+"""The kinds winpod-guard governs (SPEC 1 "Objects"), in one place.
+
+The Rego has its own copy in ``lib.winpod.pods``; tests compare the two.
+"""
+
+# kind -> (apiVersion, path of its pod template within the object; () is the pod itself)
+WORKLOADS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "Pod": ("v1", ()),
+    "PodTemplate": ("v1", ("template",)),
+    "Deployment": ("apps/v1", ("spec", "template")),
+    "ReplicaSet": ("apps/v1", ("spec", "template")),
+    "StatefulSet": ("apps/v1", ("spec", "template")),
+    "DaemonSet": ("apps/v1", ("spec", "template")),
+    "Job": ("batch/v1", ("spec", "template")),
+    "ReplicationController": ("v1", ("spec", "template")),
+    "CronJob": ("batch/v1", ("spec", "jobTemplate", "spec", "template")),
+}
+
+
+def api_group(api_version: str) -> str:
+    """``apps/v1`` -> ``apps``; the core group (``v1``) is ``""``."""
+    return api_version.split("/")[0] if "/" in api_version else ""
+
+
+def match_kinds() -> list[dict]:
+    """Gatekeeper ``match.kinds`` for every governed kind, grouped by API group, stable order."""
+    groups: dict[str, list[str]] = {}
+    for kind, (api_version, _) in WORKLOADS.items():
+        groups.setdefault(api_group(api_version), []).append(kind)
+    return [{"apiGroups": [group], "kinds": sorted(kinds)} for group, kinds in sorted(groups.items())]
+
+
+def is_governed(obj: object) -> bool:
+    return isinstance(obj, dict) and obj.get("kind") in WORKLOADS
