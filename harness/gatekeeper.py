@@ -21,6 +21,7 @@ import hashlib
 import json
 import logging
 import re
+import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ import yaml
 
 from harness.config import RULES, load_config, schema
 from harness.errors import HarnessError
-from harness.tools import REPO_ROOT
+from harness.tools import REPO_ROOT, tool_path
 
 logger = logging.getLogger(__name__)
 
@@ -264,8 +265,8 @@ def dump_yaml(document: dict, header: str = "") -> str:
 
     PyYAML will not write a literal block holding a tab, and ``opa fmt`` indents
     with tabs, so such strings go in as placeholders and come back as blocks.
-    The result is read back and compared, so a block that YAML would read
-    differently fails here rather than in a cluster.
+    A string YAML would read back differently as a block keeps PyYAML's quoting,
+    and the whole text is read back and compared before it is returned.
     """
     blocks: list[str] = []
 
@@ -274,7 +275,7 @@ def dump_yaml(document: dict, header: str = "") -> str:
             return {key: hold(item) for key, item in value.items()}
         if isinstance(value, list):
             return [hold(item) for item in value]
-        if isinstance(value, str) and "\n" in value:
+        if isinstance(value, str) and "\n" in value and _literal_block_reads_back(value):
             blocks.append(value)
             return f"__winpod_block_{len(blocks) - 1}__"
         return value
@@ -283,30 +284,55 @@ def dump_yaml(document: dict, header: str = "") -> str:
     lines = []
     for line in text.splitlines():
         found = re.fullmatch(r"( *)(- |[^:]+: )__winpod_block_(\d+)__", line)
-        if not found:
+        if found:
+            lines.append(found.group(1) + found.group(2) + _literal_block(blocks[int(found.group(3))], len(found.group(1)) + 2))
+        else:
             lines.append(line)
-            continue
-        indent = len(found.group(1)) + 2
-        lines.append(f"{found.group(1)}{found.group(2)}{_block_header(blocks[int(found.group(3))])}")
-        lines.extend((" " * indent + block_line) if block_line else "" for block_line in _block_lines(blocks[int(found.group(3))]))
     result = header + "\n".join(lines) + "\n"
     if yaml.safe_load(result) != document:
         raise HarnessError("generated YAML does not read back as the document it was made from")
     return result
 
 
-def _block_header(value: str) -> str:
-    indicator = "2" if value[:1] == " " else ""
-    if not value.endswith("\n"):
-        return f"|{indicator}-"
-    if value.endswith("\n\n"):
-        return f"|{indicator}+"
-    return f"|{indicator}"
-
-
-def _block_lines(value: str) -> list[str]:
+def _literal_block(value: str, indent: int) -> str:
+    """``|`` with its chomping indicator, then ``value``'s lines indented (no trailing newline)."""
+    chomping = "-" if not value.endswith("\n") else "+" if value.endswith("\n\n") else ""
     lines = value.split("\n")
-    return lines[:-1] if value.endswith("\n") else lines
+    if value.endswith("\n"):
+        lines = lines[:-1]
+    return f"|{chomping}" + "".join(
+        "\n" + (" " * indent + line if line else "") for line in lines
+    )
+
+
+def _literal_block_reads_back(value: str) -> bool:
+    try:
+        return yaml.safe_load("k: " + _literal_block(value, 2) + "\n") == {"k": value}
+    except yaml.YAMLError:
+        return False
+
+
+# --- gator ----------------------------------------------------------------------------
+
+GATOR_TIMEOUT = 600.0
+
+
+def gator_test(files: list[Path]) -> list[dict]:
+    """``gator test -o json`` on templates, constraints and objects: its results, [] when nothing violates.
+
+    gator exits 1 both for a deny violation and for an error; only the first
+    prints JSON, so the output rather than the exit code tells them apart.
+    """
+    command = [str(tool_path("gator")), "test", "-o", "json", *(arg for f in files for arg in ("-f", str(f)))]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=GATOR_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise HarnessError(f"gator test did not finish within {GATOR_TIMEOUT:.0f} s") from exc
+    try:
+        results = json.loads(done.stdout)
+    except json.JSONDecodeError:
+        raise HarnessError(f"gator test failed (exit {done.returncode}): {done.stderr.strip() or done.stdout.strip()}") from None
+    return results or []
 
 
 # --- generation ------------------------------------------------------------------------
