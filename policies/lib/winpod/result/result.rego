@@ -11,3 +11,21 @@ package lib.winpod.result
 # title: violation
 # description: A rule violation with its code (for example `hostpath.writable`), the field path in the object and a message.
 violation(code, field, msg) := {"msg": msg, "details": {"code": code, "field": field}}
+
+# METADATA
+# title: show
+# description: >-
+#   A value as messages quote it, "like this" for a string (backslashes as
+#   they are, so C:\Windows reads as the user wrote it), unset for null, a
+#   list element by element, anything else as JSON.
+show(x) := concat("", [`"`, x, `"`]) if {
+	is_string(x)
+} else := "unset" if {
+	x == null
+} else := concat("", ["[", concat(", ", [_element(e) | some e in x]), "]"]) if {
+	is_array(x)
+} else := json.marshal(x)
+
+_element(x) := concat("", [`"`, x, `"`]) if is_string(x)
+
+else := json.marshal(x)

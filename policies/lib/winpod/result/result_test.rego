@@ -8,3 +8,18 @@ test_violation if {
 		"details": {"code": "hostpath.writable", "field": "spec.volumes[0]"},
 	}
 }
+
+show_cases := {
+	"string": {"value": `C:\Windows`, "want": `"C:\Windows"`},
+	"null": {"value": null, "want": "unset"},
+	"boolean": {"value": true, "want": "true"},
+	"number": {"value": 1, "want": "1"},
+	"list": {"value": [`NT AUTHORITY\SYSTEM`, 1, null], "want": `["NT AUTHORITY\SYSTEM", 1, null]`},
+	"empty list": {"value": [], "want": "[]"},
+	"object": {"value": {"a": "b"}, "want": `{"a":"b"}`},
+}
+
+test_show[name] if {
+	some name, tc in show_cases
+	result.show(tc.value) == tc.want
+}

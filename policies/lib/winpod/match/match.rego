@@ -1,0 +1,228 @@
+# METADATA
+# title: Gatekeeper match for the decision API
+# description: >-
+#   The subset of Gatekeeper's constraint match that SPEC 3 allows (kinds,
+#   namespaces, excludedNamespaces, labelSelector), with Gatekeeper's semantics
+#   (pkg/mutation/match of Gatekeeper v3.23) so that OPA and gator apply a
+#   constraint to the same objects. An absent kinds means the governed kinds
+#   (the generator writes them into every Constraint). A field of the wrong
+#   type, or a label selector requirement Gatekeeper would refuse, never
+#   narrows a match: constraints only add violations, so a wider match is the
+#   fail-closed reading.
+# custom:
+#   id: lib.winpod.match
+package lib.winpod.match
+
+import data.lib.winpod.pods
+
+# METADATA
+# title: matches
+# description: True when the constraint match selects the object in namespace ns.
+default matches(_, _, _) := false
+
+matches(match, obj, ns) if {
+	m := _as_object(match)
+	_kinds_match(_kinds(m), obj)
+	_namespaces_match(m, ns)
+	not _excluded(m, ns)
+	_selector_matches(_as_object(_value(m, "labelSelector")), labels(obj))
+}
+
+_kinds(m) := pods.kinds if {
+	_value(m, "kinds") == null
+} else := m.kinds if {
+	is_array(m.kinds)
+} else := []
+
+# Gatekeeper: no kinds entries match every kind; an entry with no kinds or no
+# apiGroups leaves that part open; "*" is a wildcard.
+_kinds_match([], _)
+
+_kinds_match(entries, obj) if {
+	gvk := group_kind(obj)
+	some entry in entries
+	_listed(_value(entry, "kinds"), gvk.kind)
+	_listed(_value(entry, "apiGroups"), gvk.group)
+}
+
+_listed(list, _) if not _non_empty_array(list)
+
+_listed(list, value) if {
+	_non_empty_array(list)
+	some listed in list
+	listed in {"*", value}
+}
+
+_non_empty_array(x) if {
+	is_array(x)
+	count(x) > 0
+}
+
+# METADATA
+# title: group_kind
+# description: >-
+#   The object's API group and kind as Gatekeeper reads them: the group from
+#   apiVersion (none for v1); both empty when apiVersion has more than one slash.
+group_kind(obj) := {"group": "", "kind": ""} if {
+	count(indexof_n(_string(obj, "apiVersion"), "/")) > 1
+} else := {"group": concat("", array.slice(parts, 0, count(parts) - 1)), "kind": _string(obj, "kind")} if {
+	parts := split(_string(obj, "apiVersion"), "/")
+}
+
+_namespaces_match(m, _) if not _non_empty_array(_value(m, "namespaces"))
+
+_namespaces_match(m, ns) if {
+	some pattern in _non_empty(m, "namespaces")
+	wildcard_matches(pattern, ns)
+}
+
+_excluded(m, ns) if {
+	some pattern in _non_empty(m, "excludedNamespaces")
+	wildcard_matches(pattern, ns)
+}
+
+_non_empty(m, key) := m[key] if _non_empty_array(m[key])
+
+else := []
+
+# METADATA
+# title: wildcard_matches
+# description: >-
+#   Gatekeeper's namespace wildcard, *x* (contains), *x (suffix), x* (prefix)
+#   or an exact name; a non-string pattern matches nothing.
+default wildcard_matches(_, _) := false
+
+wildcard_matches(pattern, value) if {
+	is_string(pattern)
+	startswith(pattern, "*")
+	endswith(pattern, "*")
+	contains(value, trim_suffix(trim_prefix(pattern, "*"), "*"))
+}
+
+wildcard_matches(pattern, value) if {
+	is_string(pattern)
+	startswith(pattern, "*")
+	not endswith(pattern, "*")
+	endswith(value, trim_prefix(pattern, "*"))
+}
+
+wildcard_matches(pattern, value) if {
+	is_string(pattern)
+	not startswith(pattern, "*")
+	endswith(pattern, "*")
+	startswith(value, trim_suffix(pattern, "*"))
+}
+
+wildcard_matches(pattern, value) if {
+	is_string(pattern)
+	not startswith(pattern, "*")
+	not endswith(pattern, "*")
+	pattern == value
+}
+
+# METADATA
+# title: labels
+# description: >-
+#   The object's labels as Gatekeeper reads them; none when metadata.labels is
+#   not an object of strings.
+labels(obj) := obj.metadata.labels if {
+	is_object(obj.metadata.labels)
+	every v in obj.metadata.labels {
+		is_string(v)
+	}
+} else := {}
+
+_selector_matches(selector, obj_labels) if {
+	every key, value in _object(selector, "matchLabels") {
+		_label_requirement_holds(key, value, obj_labels)
+	}
+	every requirement in _array(selector, "matchExpressions") {
+		_requirement_holds(requirement, obj_labels)
+	}
+}
+
+# A matchLabels entry whose value is not a string is one Gatekeeper refuses.
+_label_requirement_holds(_, value, _) if not is_string(value)
+
+_label_requirement_holds(key, value, obj_labels) if obj_labels[key] == value
+
+_requirement_holds(requirement, obj_labels) if {
+	requirement.operator == "In"
+	_valid_values(requirement)
+	obj_labels[requirement.key] in requirement.values
+}
+
+_requirement_holds(requirement, obj_labels) if {
+	requirement.operator == "NotIn"
+	_valid_values(requirement)
+	not _value(obj_labels, requirement.key) in requirement.values
+}
+
+_requirement_holds(requirement, obj_labels) if {
+	requirement.operator == "Exists"
+	_no_values(requirement)
+	_has_key(obj_labels, requirement.key)
+}
+
+_requirement_holds(requirement, obj_labels) if {
+	requirement.operator == "DoesNotExist"
+	_no_values(requirement)
+	not _has_key(obj_labels, requirement.key)
+}
+
+_requirement_holds(requirement, _) if not _is_valid_requirement(requirement)
+
+_is_valid_requirement(requirement) if {
+	requirement.operator in {"In", "NotIn"}
+	_valid_values(requirement)
+}
+
+_is_valid_requirement(requirement) if {
+	requirement.operator in {"Exists", "DoesNotExist"}
+	_no_values(requirement)
+}
+
+_valid_values(requirement) if {
+	is_string(requirement.key)
+	_non_empty_array(requirement.values)
+	every v in requirement.values {
+		is_string(v)
+	}
+}
+
+_no_values(requirement) if {
+	is_string(requirement.key)
+	count(_array(requirement, "values")) == 0
+	not _has_wrong_values(requirement)
+}
+
+_has_wrong_values(requirement) if {
+	v := requirement.values
+	v != null
+	not is_array(v)
+}
+
+_has_key(obj, key) if key in object.keys(obj)
+
+_value(x, key) := v if v := x[key]
+
+else := null
+
+_string(x, key) := v if {
+	v := x[key]
+	is_string(v)
+} else := ""
+
+_object(x, key) := v if {
+	v := x[key]
+	is_object(v)
+} else := {}
+
+_array(x, key) := v if {
+	v := x[key]
+	is_array(v)
+} else := []
+
+_as_object(x) := x if is_object(x)
+
+else := {}

@@ -1,0 +1,107 @@
+# METADATA
+# title: Windows hostPath volumes
+# description: >-
+#   hostPath volumes reach host files and named pipes. A volume must match an
+#   allowedHostPaths entry (Windows or POSIX path semantics, prefixes at a
+#   segment boundary, pipes by name or name glob); an entry with readOnly true
+#   needs every mount read-only; and with denyAdminUsers (default true) no
+#   non-HostProcess admin container may mount one at all.
+# custom:
+#   id: hostpath
+package winpod.hostpath
+
+import data.lib.winpod.params
+import data.lib.winpod.paths
+import data.lib.winpod.pods
+import data.lib.winpod.result
+import data.lib.winpod.users
+
+# METADATA
+# title: violation
+# description: Gatekeeper's entrypoint; also the template's Rego.
+violation contains v if {
+	some v in violations(input.review, object.get(input, "parameters", {}))
+}
+
+# METADATA
+# title: violations
+# description: The violations of the object under review for these parameters (the decision API calls this directly).
+violations(review, parameters) := ((_malformed(pod) | _not_allowed(pod, p)) | _writable(pod, p)) | _admin_users(pod, p) if {
+	pod := pods.pod(review)
+	p := params.object_of(parameters)
+} else := set()
+
+_malformed(pod) := {result.violation("hostpath.malformed", problem.field, msg) |
+	some problem in pod.malformed
+	msg := sprintf("%s: %s must be %s, got %s", [pod.label, problem.field, _article[problem.expected], problem.got])
+}
+
+_article := {"object": "an object", "array": "an array", "string": "a string"}
+
+# The allowedHostPaths entries that allow the volume's path.
+_entries(pod, p, volume) := [entry |
+	some entry in params.list(p, "allowedHostPaths", [])
+	paths.allows(entry.pathPrefix, volume.path, pod.windows)
+]
+
+_not_allowed(pod, p) := {result.violation("hostpath.not-allowed", concat("", [volume.field, ".hostPath.path"]), msg) |
+	some volume in pod.volumes
+	is_string(volume.path)
+	count(_entries(pod, p, volume)) == 0
+	msg := _not_allowed_message(pod, volume)
+}
+
+_not_allowed_message(pod, volume) := sprintf(
+	"%s: hostPath volume %s path %s is never allowed: %s",
+	[pod.label, result.show(volume.name), result.show(volume.path), normalized.reason],
+) if {
+	normalized := paths.normalize(volume.path, pod.windows)
+	normalized.kind == "never"
+} else := sprintf(
+	"%s: hostPath volume %s path %s is not in allowedHostPaths",
+	[pod.label, result.show(volume.name), result.show(volume.path)],
+)
+
+# Allowed only by entries that say readOnly: every mount must be readOnly.
+# Any readOnly value but false or null asks for read-only (fail closed).
+_writable(pod, p) := {result.violation("hostpath.writable", concat("", [mount.field, ".readOnly"]), msg) |
+	some volume in pod.volumes
+	is_string(volume.path)
+	entries := _entries(pod, p, volume)
+	count(entries) > 0
+	every entry in entries {
+		not object.get(entry, "readOnly", null) in {false, null}
+	}
+	some c in pod.containers
+	some mount in c.mounts
+	mount.name == volume.name
+	not mount.read_only
+	msg := sprintf(
+		"%s: hostPath volume %s path %s is allowed read-only only, but %s mounts it writable",
+		[pod.label, result.show(volume.name), result.show(volume.path), c.label],
+	)
+}
+
+_admin_users(pod, p) := {result.violation("hostpath.admin-user", field, msg) |
+	not params.is_false(p, "denyAdminUsers")
+	pod.windows
+	non_admin_images := params.list(p, "nonAdminImages", users.default_non_admin_images)
+	some c in pod.containers
+	not c.host_process
+	account := users.account(c.user, c.run_as_non_root, c.image, non_admin_images)
+	users.is_admin(account.name)
+	some volume in pod.volumes
+	some mount in c.mounts
+	mount.name == volume.name
+	field := _account_field(c, account)
+	msg := sprintf(
+		"%s: %s runs as admin account %s%s and mounts hostPath volume %s",
+		[pod.label, c.label, account.name, _presumed[account.presumed], result.show(volume.name)],
+	)
+}
+
+_account_field(c, account) := c.user_field if not account.presumed
+
+else := c.image_field
+
+_presumed := {true: " (presumed: no runAsUserName and an image not in nonAdminImages)", false: ""}

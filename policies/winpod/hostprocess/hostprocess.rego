@@ -1,0 +1,127 @@
+# METADATA
+# title: Windows HostProcess containers
+# description: >-
+#   HostProcess containers run on the Windows host with its network, its file
+#   system and any host account up to SYSTEM. Denied unless allowHostProcess is
+#   true; then only a pod of HostProcess containers only, on the host network,
+#   running as an allowed account from an allowed image.
+# custom:
+#   id: hostprocess
+package winpod.hostprocess
+
+import data.lib.winpod.globs
+import data.lib.winpod.params
+import data.lib.winpod.pods
+import data.lib.winpod.result
+import data.lib.winpod.users
+
+# METADATA
+# title: violation
+# description: Gatekeeper's entrypoint; also the template's Rego.
+violation contains v if {
+	some v in violations(input.review, object.get(input, "parameters", {}))
+}
+
+# METADATA
+# title: violations
+# description: The violations of the object under review for these parameters (the decision API calls this directly).
+violations(review, parameters) := (_malformed(pod) | _not_allowed(pod, p)) | _shape(pod, p) if {
+	pod := pods.pod(review)
+	p := params.object_of(parameters)
+} else := set()
+
+default_allowed_user_names := [`NT AUTHORITY\LOCAL SERVICE`, `NT AUTHORITY\NETWORK SERVICE`]
+
+_malformed(pod) := {result.violation("hostprocess.malformed", problem.field, msg) |
+	some problem in pod.malformed
+	problem.category in {"pod", "user", "image"}
+	msg := sprintf("%s: %s must be %s, got %s", [pod.label, problem.field, _article[problem.expected], problem.got])
+}
+
+_article := {"object": "an object", "array": "an array", "string": "a string"}
+
+_not_allowed(pod, p) := _pod_not_allowed(pod) | _containers_not_allowed(pod) if {
+	not params.is_true(p, "allowHostProcess")
+} else := set()
+
+_pod_not_allowed(pod) := {result.violation("hostprocess.not-allowed", pod.host_process.field, msg) |
+	pod.host_process.set
+	msg := sprintf(
+		"%s: pod-level hostProcess is %s, but HostProcess containers are not allowed",
+		[pod.label, result.show(pod.host_process.value)],
+	)
+}
+
+_containers_not_allowed(pod) := {result.violation("hostprocess.not-allowed", c.host_process_field, msg) |
+	some c in pod.containers
+	c.host_process
+	msg := sprintf(
+		"%s: %s is a HostProcess container (hostProcess %s%s), but HostProcess containers are not allowed",
+		[pod.label, c.label, result.show(c.host_process_value), _inherited[c.host_process_inherited]],
+	)
+}
+
+_inherited := {true: " from the pod", false: ""}
+
+# With allowHostProcess true, a HostProcess pod must have the least-privilege shape.
+_shape(pod, p) := ((_mixed(pod) | _host_network(pod)) | _users(pod, p)) | _images(pod, p) if {
+	params.is_true(p, "allowHostProcess")
+	_is_host_process_pod(pod)
+} else := set()
+
+_is_host_process_pod(pod) if pod.host_process.set
+
+_is_host_process_pod(pod) if {
+	some c in pod.containers
+	c.host_process
+}
+
+_mixed(pod) := {result.violation("hostprocess.mixed", c.host_process_field, msg) |
+	some c in pod.containers
+	not c.host_process
+	msg := sprintf(
+		"%s: %s is not a HostProcess container, but a pod with HostProcess containers must have only HostProcess containers",
+		[pod.label, c.label],
+	)
+}
+
+_host_network(pod) := {result.violation("hostprocess.host-network", pod.host_network_field, msg) |
+	pod.host_network != true
+	msg := sprintf("%s: a HostProcess pod must set hostNetwork to true (hostNetwork is %s)", [pod.label, result.show(pod.host_network)])
+}
+
+_users(pod, p) := {result.violation("hostprocess.user", c.user_field, msg) |
+	allowed := params.list(p, "allowedUserNames", default_allowed_user_names)
+	some c in pod.containers
+	msg := _user_problem(pod.label, c, allowed)
+}
+
+_user_problem(label, c, allowed) := sprintf(
+	"%s: %s sets no runAsUserName, but a HostProcess container must run as one of allowedUserNames %s",
+	[label, c.label, result.show(allowed)],
+) if {
+	c.user == null
+} else := sprintf(
+	"%s: %s runs as %s, which is not in allowedUserNames %s",
+	[label, c.label, result.show(c.user), result.show(allowed)],
+) if {
+	# A non-string user is reported as malformed.
+	is_string(c.user)
+	not users.is_allowed(c.user, allowed)
+}
+
+_images(pod, p) := {result.violation("hostprocess.image", c.image_field, msg) |
+	some c in pod.containers
+	not _image_allowed(object.get(p, "allowedImages", null), c.image)
+	msg := sprintf(
+		"%s: %s image %s does not match allowedImages %s",
+		[pod.label, c.label, result.show(c.image), result.show(p.allowedImages)],
+	)
+}
+
+# An empty or absent allowedImages allows any image; one of the wrong type, none.
+_image_allowed(null, _) := true
+
+_image_allowed([], _) := true
+
+_image_allowed(allowed, image) if globs.matches_any(allowed, image)

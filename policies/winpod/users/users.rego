@@ -1,0 +1,65 @@
+# METADATA
+# title: Windows container users
+# description: >-
+#   Non-HostProcess containers of Windows pods run as an allowed account
+#   (ContainerUser unless configured), case-insensitively. A container naming no
+#   account runs as its image's default user, presumed ContainerAdministrator
+#   unless the image is in nonAdminImages or runAsNonRoot is true.
+# custom:
+#   id: users
+package winpod.users
+
+import data.lib.winpod.params
+import data.lib.winpod.pods
+import data.lib.winpod.result
+import data.lib.winpod.users
+
+# METADATA
+# title: violation
+# description: Gatekeeper's entrypoint; also the template's Rego.
+violation contains v if {
+	some v in violations(input.review, object.get(input, "parameters", {}))
+}
+
+# METADATA
+# title: violations
+# description: The violations of the object under review for these parameters (the decision API calls this directly).
+violations(review, parameters) := _malformed(pod) | _not_allowed(pod, params.object_of(parameters)) if {
+	pod := pods.pod(review)
+} else := set()
+
+default_allowed_user_names := ["ContainerUser"]
+
+_malformed(pod) := {result.violation("users.malformed", problem.field, msg) |
+	some problem in pod.malformed
+	problem.category in {"pod", "user", "image", "os"}
+	msg := sprintf("%s: %s must be %s, got %s", [pod.label, problem.field, _article[problem.expected], problem.got])
+}
+
+_article := {"object": "an object", "array": "an array", "string": "a string"}
+
+_not_allowed(pod, p) := {result.violation("users.not-allowed", c.user_field, msg) |
+	pod.windows
+	allowed := params.list(p, "allowedUserNames", default_allowed_user_names)
+	non_admin_images := params.list(p, "nonAdminImages", users.default_non_admin_images)
+	some c in pod.containers
+	not c.host_process
+	account := users.account(c.user, c.run_as_non_root, c.image, non_admin_images)
+	not users.is_allowed(account.name, allowed)
+	msg := _message(pod.label, c, account, allowed)
+}
+
+_message(label, c, account, allowed) := sprintf(
+	"%s: %s runs as %s, which is not in allowedUserNames %s",
+	[label, c.label, result.show(account.name), result.show(allowed)],
+) if {
+	not account.presumed
+} else := sprintf(
+	"%s: %s sets no runAsUserName and image %s is not in nonAdminImages, so it presumably runs as %s, which is not in allowedUserNames %s; set runAsUserName or runAsNonRoot",
+	[label, c.label, result.show(c.image), account.name, result.show(allowed)],
+) if {
+	account.name == "ContainerAdministrator"
+} else := sprintf(
+	"%s: %s sets no runAsUserName, so it runs as its image's default user %s, which is not in allowedUserNames %s",
+	[label, c.label, account.name, result.show(allowed)],
+)

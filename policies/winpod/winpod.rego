@@ -1,0 +1,160 @@
+# METADATA
+# title: winpod-guard decision API
+# description: >-
+#   SPEC 4. decision answers one object, batch many, admission an
+#   AdmissionReview (for a validating webhook through kube-mgmt). Each config
+#   constraint whose match selects the object contributes its rule's
+#   violations; allowed is false iff one of them has enforcementAction deny.
+#   The input may be a manifest, an AdmissionReview or a Gatekeeper review.
+#   Anything that is not an object (42, a DELETE request without object) is no
+#   Kubernetes object of a governed kind and is allowed; a governed kind with
+#   wrong-typed fields is denied through the rules' malformed violations.
+# custom:
+#   id: winpod
+package winpod
+
+import data.lib.winpod.match
+import data.lib.winpod.pods
+import data.winpod.defaults
+import data.winpod.hostpath
+import data.winpod.hostprocess
+import data.winpod.users
+
+# METADATA
+# title: effective_config
+# description: >-
+#   data.winpod.config when it is usable, else the built-in default. A config
+#   that is present but not usable (not an object with a constraints list whose
+#   entries each have a string name and a known rule) falls back to the
+#   built-in default, the strictest policy, rather than enforcing nothing.
+effective_config := data.winpod.config if _is_usable(data.winpod.config)
+
+else := defaults.config
+
+_rules := {"hostprocess", "users", "hostpath"}
+
+_is_usable(config) if {
+	is_array(config.constraints)
+	every constraint in config.constraints {
+		is_string(constraint.name)
+		constraint.rule in _rules
+	}
+}
+
+# METADATA
+# title: decision
+# description: The decision for input, always defined.
+decision := decide(input)
+
+# METADATA
+# title: batch
+# description: One decision per element of input.items, in order.
+batch := {"decisions": [decide(item) | some item in _items]}
+
+_items := input.items if is_array(input.items)
+
+else := []
+
+# METADATA
+# title: decide
+# description: '{"allowed": bool, "violations": [...]} for a manifest, AdmissionReview or Gatekeeper review.'
+decide(x) := {"allowed": _allowed(violations), "violations": violations} if {
+	violations := _violations(_review(x))
+} else := {"allowed": true, "violations": []}
+
+_allowed(violations) if {
+	every v in violations {
+		v.enforcementAction != "deny"
+	}
+}
+
+default _allowed(_) := false
+
+# The review the rules see: the object, and the namespace SPEC 3 resolves.
+_review(x) := {"object": obj, "namespace": pods.namespace({"object": obj, "namespace": request_namespace})} if {
+	[obj, request_namespace] := _object_and_namespace(x)
+	is_object(obj)
+}
+
+# An object without kind that has a review or request is a Gatekeeper review
+# or an AdmissionReview without its type fields.
+_object_and_namespace(x) := _request_parts(x.request) if {
+	x.kind == "AdmissionReview"
+} else := _request_parts(x.review) if {
+	not _has_kind(x)
+	is_object(x.review)
+} else := _request_parts(x.request) if {
+	not _has_kind(x)
+	is_object(x.request)
+} else := [x, null]
+
+_request_parts(request) := [_value(request, "object"), _value(request, "namespace")]
+
+_has_kind(x) if _value(x, "kind") != null
+
+_violations(review) := sort([v |
+	some constraint in effective_config.constraints
+	match.matches(_value(constraint, "match"), review.object, review.namespace)
+	action := _enforcement_action(constraint)
+	some raw in _rule_violations(constraint.rule, review, _value(constraint, "parameters"))
+	v := {
+		"rule": constraint.rule,
+		"code": raw.details.code,
+		"constraint": constraint.name,
+		"enforcementAction": action,
+		"field": raw.details.field,
+		"msg": raw.msg,
+	}
+])
+
+_rule_violations("hostprocess", review, parameters) := hostprocess.violations(review, parameters)
+
+_rule_violations("users", review, parameters) := users.violations(review, parameters)
+
+_rule_violations("hostpath", review, parameters) := hostpath.violations(review, parameters)
+
+# Unknown actions deny: the config loader refuses them, and a typo must not
+# turn enforcement off.
+_enforcement_action(constraint) := constraint.enforcementAction if {
+	constraint.enforcementAction in {"deny", "warn", "dryrun"}
+} else := "deny"
+
+# METADATA
+# title: admission
+# description: >-
+#   The AdmissionReview response for an AdmissionReview input: uid echoed,
+#   allowed, a 403 status listing the deny violations, warnings for warn ones.
+admission := {
+	"apiVersion": _admission_api_version,
+	"kind": "AdmissionReview",
+	"response": object.union_n([
+		{"uid": _uid, "allowed": decision.allowed},
+		_status,
+		_warnings,
+	]),
+}
+
+# The API server expects the version it sent back.
+_admission_api_version := input.apiVersion if {
+	input.apiVersion in {"admission.k8s.io/v1", "admission.k8s.io/v1beta1"}
+} else := "admission.k8s.io/v1"
+
+_uid := input.request.uid if is_string(input.request.uid)
+
+else := ""
+
+_status := {"status": {"code": 403, "reason": "Forbidden", "message": concat("\n", _lines("deny"))}} if {
+	not decision.allowed
+} else := {}
+
+_warnings := {"warnings": lines} if {
+	lines := _lines("warn")
+	count(lines) > 0
+} else := {}
+
+# Gatekeeper's format: one "[constraint] message" per violation.
+_lines(action) := [sprintf("[%s] %s", [v.constraint, v.msg]) | some v in decision.violations; v.enforcementAction == action]
+
+_value(x, key) := v if v := x[key]
+
+else := null
