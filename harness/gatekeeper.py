@@ -324,10 +324,14 @@ def gator_test(files: list[Path]) -> list[dict]:
     prints JSON, so the output rather than the exit code tells them apart.
     """
     command = [str(tool_path("gator")), "test", "-o", "json", *(arg for f in files for arg in ("-f", str(f)))]
+    logger.debug("running %s", " ".join(command))
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=GATOR_TIMEOUT, check=False)
     except subprocess.TimeoutExpired as exc:
         raise HarnessError(f"gator test did not finish within {GATOR_TIMEOUT:.0f} s") from exc
+    # Warnings (objects sharing a name) go to stderr even when gator succeeds.
+    if done.stderr.strip():
+        logger.debug("gator stderr: %s", done.stderr.strip())
     try:
         results = json.loads(done.stdout)
     except json.JSONDecodeError:
