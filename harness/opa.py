@@ -77,6 +77,10 @@ class OpaClient:
         self.url = url.rstrip("/")
         self.timeout = timeout
         self._session = requests.Session()
+        # OPA is on this machine: never route it through a proxy from the
+        # environment (and skip the per-request proxy lookup, half the cost
+        # of a small decision).
+        self._session.trust_env = False
 
     def close(self) -> None:
         self._session.close()
@@ -88,6 +92,8 @@ class OpaClient:
         OpaError naming ``file:row:col`` and OPA's message.
         """
         root = Path(directory)
+        if not root.is_dir():
+            raise OpaError(f"{root}: no such directory of policies")
         files = sorted(p for p in root.rglob("*.rego") if not p.name.endswith("_test.rego"))
         if not files:
             raise OpaError(f"no policy files (*.rego other than *_test.rego) under {root}")
@@ -173,7 +179,11 @@ class OpaClient:
 
     def _put_policy(self, policy_id: str, path: Path) -> list[dict] | None:
         """None when OPA accepts the module, else OPA's compile errors."""
-        response = self._send("PUT", f"/v1/policies/{quote(policy_id)}", data=path.read_bytes(),
+        try:
+            text = path.read_bytes()
+        except OSError as exc:
+            raise OpaError(f"{path}: cannot read: {exc.strerror}") from exc
+        response = self._send("PUT", f"/v1/policies/{quote(policy_id)}", data=text,
                               headers={"Content-Type": "text/plain"})
         if response.status_code == 200:
             return None

@@ -163,3 +163,23 @@ def test_the_container_is_labelled_locked_down_and_local(server: OpaServer) -> N
         assert attrs["HostConfig"]["ReadonlyRootfs"] is True
         assert attrs["Config"]["User"] == "65534:65534"
     assert server.url.startswith("http://127.0.0.1:")
+
+
+def test_the_session_server_decides_with_the_repository_policies(opa: OpaServer) -> None:
+    # SPEC 4: an ungoverned kind is allowed with no violations. SPEC 3: the
+    # built-in default (winpod.defaults: default-hostprocess, ...) denies every
+    # HostProcess pod, and leaves HostProcess containers out of the users rule.
+    assert opa.decide({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}) == ALLOWED
+    host_process = {
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "agent", "namespace": "kube-system"},
+        "spec": {
+            "os": {"name": "windows"}, "hostNetwork": True,
+            "securityContext": {"windowsOptions": {"hostProcess": True, "runAsUserName": "NT AUTHORITY\\LOCAL SERVICE"}},
+            "containers": [{"name": "agent", "image": "mcr.microsoft.com/windows/nanoserver:ltsc2022"}],
+        },
+    }
+    decision = opa.decide(host_process)
+    assert decision["allowed"] is False
+    assert {(v["rule"], v["code"], v["constraint"], v["enforcementAction"]) for v in decision["violations"]} == {
+        ("hostprocess", "hostprocess.not-allowed", "default-hostprocess", "deny")
+    }

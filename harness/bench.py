@@ -1,0 +1,233 @@
+"""``python -m harness.bench`` (``make bench``): how fast a real OPA container answers.
+
+Prints container cold start to healthy (median of 5), decisions per second
+through ``decide`` (one request per object) and ``decide_many`` (the batch
+endpoint) on a generated corpus of pod manifests, and OPA's own
+``timer_rego_query_eval_ns`` for ``winpod.decision``: per object from
+``decide`` with ``?metrics=true``, and per item of a batch (the batch's
+evaluation time divided by its size). A figure, not a test: it exits 0 when a
+target is missed, and says so.
+"""
+
+import argparse
+import logging
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from harness.config import load_config
+from harness.errors import HarnessError
+from harness.fixtures import wrap_pod
+from harness.kinds import WORKLOADS
+from harness.opa import BATCH_CHUNK, BATCH_PATH, DECISION_PATH, OpaServer
+from harness.tools import REPO_ROOT
+
+logger = logging.getLogger(__name__)
+
+COLD_STARTS = 5
+DECISION_ROUNDS = 3
+COLD_START_TARGET_S = 1.5
+BATCH_RATE_TARGET = 5000
+EVAL_P99_TARGET_US = 100
+
+NAMESPACES = ("default", "windows-debug", "csi-proxy", "legacy-app", "kube-system")
+LINUX_IMAGE = "registry.k8s.io/pause:3.10"
+NANOSERVER = "mcr.microsoft.com/windows/nanoserver:ltsc2022"
+SERVERCORE = "mcr.microsoft.com/windows/servercore:ltsc2022"
+
+
+def _container(name: str, image: str, **extra: object) -> dict:
+    return {"name": name, "image": image, **extra}
+
+
+def _windows(*containers: dict, security: dict | None = None, **extra: object) -> dict:
+    spec: dict = {"os": {"name": "windows"}, "containers": list(containers), **extra}
+    if security:
+        spec["securityContext"] = security
+    return spec
+
+
+def _as_user(user: str) -> dict:
+    return {"windowsOptions": {"runAsUserName": user}}
+
+
+def _mount(volume: str, path: str, read_only: bool = False) -> dict:
+    return {"name": volume, "mountPath": path, "readOnly": read_only}
+
+
+# Pod specs: clean and violating, Linux and Windows, each rule family and its
+# awkward corners (string "true", init and ephemeral containers, pipes).
+POD_SPECS: dict[str, Callable[[], dict]] = {
+    "linux-clean": lambda: {"containers": [_container("app", LINUX_IMAGE)]},
+    "linux-hostpath": lambda: {
+        "containers": [_container("app", LINUX_IMAGE, volumeMounts=[_mount("etc", "/host/etc")])],
+        "volumes": [{"name": "etc", "hostPath": {"path": "/etc"}}],
+    },
+    "linux-hostpath-readonly-log": lambda: {
+        "containers": [_container("app", LINUX_IMAGE, volumeMounts=[_mount("log", "/var/log", True)])],
+        "volumes": [{"name": "log", "hostPath": {"path": "/var/log/", "type": "Directory"}}],
+    },
+    "windows-container-user": lambda: _windows(_container("app", SERVERCORE),
+                                              security=_as_user("ContainerUser")),
+    "windows-nanoserver-default-user": lambda: _windows(_container("app", NANOSERVER)),
+    "windows-servercore-presumed-admin": lambda: _windows(_container("app", SERVERCORE)),
+    "windows-container-administrator": lambda: _windows(
+        _container("app", SERVERCORE, securityContext=_as_user("ContainerAdministrator"))),
+    "windows-run-as-non-root": lambda: _windows(_container("app", SERVERCORE),
+                                               security={"runAsNonRoot": True}),
+    "windows-admin-init-container": lambda: _windows(
+        _container("app", NANOSERVER), security=_as_user("ContainerUser"),
+        initContainers=[_container("init", SERVERCORE, securityContext=_as_user("nt authority\\system"))]),
+    "windows-ephemeral-admin": lambda: _windows(
+        _container("app", NANOSERVER), security=_as_user("ContainerUser"),
+        ephemeralContainers=[_container("debug", SERVERCORE, securityContext=_as_user("ContainerAdministrator"))]),
+    "hostprocess-pod-level": lambda: _windows(
+        _container("agent", NANOSERVER), hostNetwork=True,
+        security={"windowsOptions": {"hostProcess": True, "runAsUserName": "NT AUTHORITY\\LOCAL SERVICE"}}),
+    "hostprocess-string-true": lambda: _windows(
+        _container("agent", SERVERCORE, securityContext={"windowsOptions": {"hostProcess": "true"}})),
+    "hostprocess-mixed": lambda: _windows(
+        _container("agent", NANOSERVER, securityContext={
+            "windowsOptions": {"hostProcess": True, "runAsUserName": "NT AUTHORITY\\SYSTEM"}}),
+        _container("app", NANOSERVER), hostNetwork=True),
+    "windows-hostpath-system": lambda: _windows(
+        _container("app", NANOSERVER, volumeMounts=[_mount("win", "C:\\host")]),
+        security=_as_user("ContainerUser"), volumes=[{"name": "win", "hostPath": {"path": "C:\\Windows"}}]),
+    "windows-hostpath-docker-pipe": lambda: _windows(
+        _container("app", NANOSERVER, volumeMounts=[_mount("pipe", "\\\\.\\pipe\\docker_engine")]),
+        security=_as_user("ContainerUser"),
+        volumes=[{"name": "pipe", "hostPath": {"path": "\\\\.\\pipe\\docker_engine"}}]),
+    "windows-hostpath-csi-pipe": lambda: _windows(
+        _container("node", NANOSERVER, volumeMounts=[_mount("csi", "\\\\.\\pipe\\csi-proxy-filesystem-v1")]),
+        security=_as_user("ContainerUser"),
+        volumes=[{"name": "csi", "hostPath": {"path": "\\\\.\\pipe\\csi-proxy-filesystem-v1"}}]),
+    "windows-hostpath-dotdot": lambda: _windows(
+        _container("app", NANOSERVER, volumeMounts=[_mount("up", "C:\\data", True)]),
+        security=_as_user("ContainerUser"), volumes=[{"name": "up", "hostPath": {"path": "C:\\data\\..\\Windows"}}]),
+}
+
+
+def corpus(count: int) -> list[dict]:
+    """``count`` manifests cycling through every governed kind, pod spec and namespace."""
+    kinds = list(WORKLOADS)
+    specs = list(POD_SPECS.items())
+    objects = []
+    for i in range(count):
+        kind = kinds[i % len(kinds)]
+        variant, make_spec = specs[(i // len(kinds)) % len(specs)]
+        namespace = NAMESPACES[(i // (len(kinds) * len(specs))) % len(NAMESPACES)]
+        pod = {"apiVersion": "v1", "kind": "Pod",
+               "metadata": {"name": f"bench-{i}-{variant}", "namespace": namespace, "labels": {"app": variant}},
+               "spec": make_spec()}
+        objects.append(wrap_pod(pod, kind))
+    return objects
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m harness.bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--count", type=int, default=1000, help="manifests in the corpus (default 1000)")
+    parser.add_argument("--policies", type=Path, default=REPO_ROOT / "policies", metavar="DIR")
+    default_config = REPO_ROOT / "winpod-config.yaml"
+    parser.add_argument("--config", type=lambda value: Path(value) if value else None, metavar="FILE",
+                        default=default_config if default_config.is_file() else None,
+                        help="config to decide under (default: winpod-config.yaml if present; '' for the built-in)")
+    parser.add_argument("--image", help="OPA image (default: as `winpod serve`)")
+    parser.add_argument("-v", "--verbose", action="count", default=0)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        rows, header = _run(args)
+    except HarnessError as exc:
+        logger.debug("failed", exc_info=True)
+        print(f"bench: {exc}", file=sys.stderr)
+        return exc.exit_code
+    print(header)
+    _print_table(rows)
+    return 0
+
+
+def _run(args: argparse.Namespace) -> tuple[list[tuple[str, str, str, str]], str]:
+    config = load_config(args.config) if args.config else None
+    objects = corpus(args.count)
+
+    # The first start may resolve (pull or build) the image: not part of a cold start.
+    with OpaServer.docker(args.image) as opa:
+        description = opa.description
+    starts = []
+    for _ in range(COLD_STARTS):
+        began = time.perf_counter()
+        with OpaServer.docker(args.image):
+            starts.append(time.perf_counter() - began)
+
+    with OpaServer.docker(args.image) as opa:
+        opa.load_policies(args.policies)
+        if config is not None:
+            opa.put_config(config)
+        for obj in objects[:50]:
+            opa.decide(obj)
+
+        began = time.perf_counter()
+        single = [opa.decide(obj) for obj in objects]
+        decide_rate = len(objects) / (time.perf_counter() - began)
+
+        batch_times = []
+        for _ in range(DECISION_ROUNDS):
+            began = time.perf_counter()
+            batched = opa.decide_many(objects)
+            batch_times.append(time.perf_counter() - began)
+        batch_rate = len(objects) / statistics.median(batch_times)
+        agree = sum(a == b for a, b in zip(single, batched))
+
+        per_object = sorted(opa.evaluate(DECISION_PATH, obj, metrics=True).metrics["timer_rego_query_eval_ns"]
+                            for obj in objects)
+        per_item = []
+        for start in range(0, len(objects), BATCH_CHUNK):
+            part = objects[start : start + BATCH_CHUNK]
+            metrics = opa.evaluate(BATCH_PATH, {"items": part}, metrics=True).metrics
+            per_item.append(metrics["timer_rego_query_eval_ns"] / len(part))
+
+    denied = sum(not d["allowed"] for d in single)
+    cold = statistics.median(starts)
+    p50, p99 = _percentile(per_object, 50) / 1000, _percentile(per_object, 99) / 1000
+    header = (f"winpod-guard bench: {description}; {len(objects)} manifests ({len(WORKLOADS)} kinds x "
+              f"{len(POD_SPECS)} pod specs x {len(NAMESPACES)} namespaces; {denied} denied); "
+              f"policies {args.policies}; config {args.config or 'built-in default'}")
+    rows = [
+        ("container cold start to healthy, median of 5", f"{cold:.2f} s",
+         f"<= {COLD_START_TARGET_S} s", _verdict(cold <= COLD_START_TARGET_S)),
+        ("  (min .. max)", f"{min(starts):.2f} .. {max(starts):.2f} s", "", ""),
+        ("decide: one request per object", f"{decide_rate:,.0f} /s", "", ""),
+        (f"decide_many: batches of {BATCH_CHUNK}, median of {DECISION_ROUNDS}", f"{batch_rate:,.0f} /s",
+         f">= {BATCH_RATE_TARGET:,} /s", _verdict(batch_rate >= BATCH_RATE_TARGET)),
+        ("decide_many agrees with decide", f"{agree}/{len(objects)}", f"{len(objects)}/{len(objects)}",
+         _verdict(agree == len(objects))),
+        ("rego eval per object (decide ?metrics) p50", f"{p50:.0f} us", "", ""),
+        ("rego eval per object (decide ?metrics) p99", f"{p99:.0f} us",
+         f"<= {EVAL_P99_TARGET_US} us", _verdict(p99 <= EVAL_P99_TARGET_US)),
+        ("rego eval per batch item (batch eval / size) mean", f"{statistics.mean(per_item) / 1000:.0f} us", "", ""),
+    ]
+    return rows, header
+
+
+def _percentile(ordered: list[int], pct: int) -> float:
+    """Nearest-rank percentile of an ascending list."""
+    rank = max(1, -(-pct * len(ordered) // 100))
+    return ordered[rank - 1]
+
+
+def _verdict(met: bool) -> str:
+    return "ok" if met else "MISSED"
+
+
+def _print_table(rows: list[tuple[str, str, str, str]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    print(f"{'measure':<{widths[0]}}  {'value':>{widths[1]}}  {'target':<{widths[2]}}")
+    for measure, value, target, verdict in rows:
+        print(f"{measure:<{widths[0]}}  {value:>{widths[1]}}  {target:<{widths[2]}}  {verdict}".rstrip())
+
+
+if __name__ == "__main__":
+    sys.exit(main())
