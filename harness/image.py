@@ -4,6 +4,7 @@ Building is the fallback that always works offline: a ``FROM scratch`` image
 around the pinned, statically linked ``.tools/bin/opa``.
 """
 
+import functools
 import io
 import json
 import logging
@@ -74,6 +75,19 @@ def resolve_image(client: docker.DockerClient, image: str | None = None, *, pull
     return built
 
 
+@functools.cache
+def opa_version(binary: Path) -> str:
+    """The version ``binary version`` reports (asked once per binary and process)."""
+    try:
+        out = subprocess.run([str(binary), "version"], capture_output=True, text=True, timeout=30, check=True).stdout
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise OpaError(f"cannot tell the OPA version: `{binary} version` failed: {exc}") from exc
+    found = re.search(r"^Version:\s*(\S+)", out, re.MULTILINE)
+    if not found:
+        raise OpaError(f"cannot tell the OPA version: `{binary} version` printed no 'Version:' line")
+    return found.group(1)
+
+
 def _build(client: docker.DockerClient, binary: Path, tag: str) -> None:
     """Build ``tag`` ``FROM scratch`` around the static executable ``binary``."""
     context = io.BytesIO()
@@ -87,18 +101,6 @@ def _build(client: docker.DockerClient, binary: Path, tag: str) -> None:
         client.images.build(fileobj=context, custom_context=True, tag=tag, rm=True, forcerm=True)
     except (docker.errors.BuildError, docker.errors.APIError) as exc:
         raise OpaError(f"building {tag} from {binary} failed: {exc}") from exc
-
-
-def opa_version(binary: Path) -> str:
-    """The version ``binary version`` reports."""
-    try:
-        out = subprocess.run([str(binary), "version"], capture_output=True, text=True, timeout=30, check=True).stdout
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise OpaError(f"cannot tell the OPA version: `{binary} version` failed: {exc}") from exc
-    found = re.search(r"^Version:\s*(\S+)", out, re.MULTILINE)
-    if not found:
-        raise OpaError(f"cannot tell the OPA version: `{binary} version` printed no 'Version:' line")
-    return found.group(1)
 
 
 def _opa_binary() -> Path:

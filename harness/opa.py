@@ -354,7 +354,7 @@ class _DockerBackend:
         self.description = "docker"
 
     def start(self, port: int, token: str) -> None:
-        self._client = _docker_client()
+        self._client = docker_client()
         _reap_stale_containers(self._client)
         image = resolve_image(self._client, self._image, pull_timeout=self._pull_timeout)
         host_network = self._host_network
@@ -491,7 +491,8 @@ def _die_with_parent():
     return set_death_signal
 
 
-def _docker_client() -> docker.DockerClient:
+def docker_client() -> docker.DockerClient:
+    """A client of the engine DOCKER_HOST names (else the default socket) that has answered a ping."""
     where = os.environ.get("DOCKER_HOST") or "the default socket"
     problem = None
     # The SDK leaks its socket when a unix-socket connect fails; the warning

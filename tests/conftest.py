@@ -13,12 +13,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import docker
-import docker.errors
 import pytest
-import requests
 
-from harness.opa import LABEL, RUN_ID_ENV, RUN_LABEL, OpaServer
+from harness.errors import DockerUnavailable
+from harness.opa import LABEL, RUN_ID_ENV, RUN_LABEL, OpaServer, docker_client
 from harness.tools import REPO_ROOT
 
 POLICIES = REPO_ROOT / "policies"
@@ -35,13 +33,9 @@ def pytest_configure(config: pytest.Config) -> None:
 def docker_problem() -> str | None:
     """Why no Docker engine can be used, or None when one answers."""
     try:
-        client = docker.from_env(timeout=10)
-        try:
-            client.ping()
-        finally:
-            client.close()
-    except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
-        return f"no Docker engine answers ({exc})"
+        docker_client().close()
+    except DockerUnavailable as exc:
+        return str(exc)
     return None
 
 
@@ -93,7 +87,7 @@ def run_processes(run_id: str) -> dict[int, str]:
 
 
 def run_containers(run_id: str) -> list:
-    client = docker.from_env()
+    client = docker_client()
     try:
         return client.containers.list(all=True, filters={"label": [LABEL, f"{RUN_LABEL}={run_id}"]})
     finally:

@@ -5,16 +5,21 @@ metadata.name equals, case-insensitively, one of ``deniedNames`` from the config
 its built-in default denies the name "denied".
 """
 
+import logging
 import os
 import re
+import uuid
 from pathlib import Path
 
 import docker
+import docker.errors
 import pytest
 import requests
 
+from harness import image
 from harness.errors import OpaError
 from harness.opa import LABEL, OWNER_PID_LABEL, RUN_ID_ENV, RUN_LABEL, OpaServer
+from harness.tools import tool_path
 
 DATA = Path(__file__).parent / "data" / "opa"
 ALLOWED = {"allowed": True, "violations": []}
@@ -183,3 +188,29 @@ def test_the_session_server_decides_with_the_repository_policies(opa: OpaServer)
     assert {(v["rule"], v["code"], v["constraint"], v["enforcementAction"]) for v in decision["violations"]} == {
         ("hostprocess", "hostprocess.not-allowed", "default-hostprocess", "deny")
     }
+
+
+@pytest.mark.docker
+def test_an_image_is_built_from_the_pinned_opa_when_none_can_be_had(monkeypatch: pytest.MonkeyPatch,
+                                                                    caplog: pytest.LogCaptureFixture) -> None:
+    # A repository of its own, so the build really happens and the shared
+    # local build is left alone.
+    repository = f"winpod-guard/opa-test-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setattr(image, "LOCAL_REPOSITORY", repository)
+    binary = tool_path("opa").resolve()
+    built = f"{repository}:{image.opa_version(binary)}"
+    missing = "localhost:1/winpod-guard/missing:0"
+    caplog.set_level(logging.INFO, logger="harness.image")
+    try:
+        with OpaServer.docker(missing) as opa:
+            assert f"image {built}," in opa.description
+        (line,) = [r.getMessage() for r in caplog.records if r.name == "harness.image"]
+        assert line.startswith(f"OPA image {built}: built from {binary} ({missing}: ")
+    finally:
+        client = docker.from_env()
+        try:
+            client.images.remove(built, force=True)
+        except docker.errors.ImageNotFound:
+            pass
+        finally:
+            client.close()

@@ -218,3 +218,19 @@ def test_a_killed_run_takes_its_opa_process_with_it() -> None:
     child.kill()
     child.wait()
     assert gone(opa, within=5)
+
+
+@pytest.mark.parametrize("required, exit_code, outcome", [
+    pytest.param("", 0, "1 skipped", id="skipped"),
+    pytest.param("1", 1, "1 error", id="required"),
+])
+def test_container_tests_skip_without_an_engine_unless_required(dead_docker_socket: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                required: str, exit_code: int, outcome: str) -> None:
+    monkeypatch.setenv("WINPOD_REQUIRE_DOCKER", required)
+    target = f"{Path(__file__).name}::test_a_pull_that_hangs_gives_up_at_its_timeout"
+    done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs", target],
+                          cwd=Path(__file__).parent, capture_output=True, text=True, timeout=120)
+    assert done.returncode == exit_code, done.stdout
+    assert "no Docker engine answers" in done.stdout
+    assert ("WINPOD_REQUIRE_DOCKER=1 forbids skipping" in done.stdout) == bool(required)
+    assert done.stdout.rstrip().splitlines()[-1].startswith(outcome)

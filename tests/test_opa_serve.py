@@ -45,11 +45,12 @@ def test_serve_answers_until_stopped_then_leaves_nothing(backend: str, stop: sig
 
 
 def test_serve_refuses_a_policy_that_does_not_compile() -> None:
+    bad = DATA / "broken" / "bad.rego"
+    row = next(i for i, line in enumerate(bad.read_text().splitlines(), 1) if line.startswith("}"))
     server = serve("--backend", "process", "--policies", str(DATA / "broken"))
     out, err = server.communicate(timeout=60)
     assert (server.returncode, out) == (2, "")
-    assert err == (f"winpod: policies do not compile: {DATA / 'broken' / 'bad.rego'}:5:1: "
-                   "rego_parse_error: unexpected } token\n")
+    assert err == f"winpod: policies do not compile: {bad}:{row}:1: rego_parse_error: unexpected }} token\n"
 
 
 def test_serve_refuses_image_with_the_process_backend() -> None:
