@@ -136,7 +136,7 @@ def test_a_pull_that_hangs_gives_up_at_its_timeout(monkeypatch: pytest.MonkeyPat
 
 
 @pytest.mark.parametrize("start", BACKENDS)
-def test_port_taken_between_choosing_and_binding(start, taken_port: int, nothing_left: None) -> None:
+def test_a_port_taken_before_opa_binds_it(start, taken_port: int, nothing_left: None) -> None:
     with pytest.raises(OpaError) as caught:
         with start(port=taken_port):
             pass
