@@ -26,10 +26,15 @@ violation contains v if {
 # METADATA
 # title: violations
 # description: The violations of the object under review for these parameters (the decision API calls this directly).
-violations(review, parameters) := ((_malformed(pod) | _not_allowed(pod, p)) | _writable(pod, p)) | _admin_users(pod, p) if {
+violations(review, parameters) := _violations(pod, params.object_of(parameters)) if {
 	pod := pods.pod(review)
-	p := params.object_of(parameters)
 } else := set()
+
+# Pods without hostPath volumes and without wrong types are answered first.
+_violations(pod, p) := set() if {
+	count(pod.volumes) == 0
+	count(pod.malformed) == 0
+} else := ((_malformed(pod) | _not_allowed(pod, p)) | _writable(pod, p)) | _admin_users(pod, p)
 
 _malformed(pod) := {result.violation("hostpath.malformed", problem.field, msg) |
 	some problem in pod.malformed
@@ -44,7 +49,7 @@ _entries(pod, p, volume) := [entry |
 	paths.allows(entry.pathPrefix, volume.path, pod.windows)
 ]
 
-_not_allowed(pod, p) := {result.violation("hostpath.not-allowed", concat("", [volume.field, ".hostPath.path"]), msg) |
+_not_allowed(pod, p) := {result.violation("hostpath.not-allowed", concat("", [pods.volume_field(pod, volume), ".hostPath.path"]), msg) |
 	some volume in pod.volumes
 	is_string(volume.path)
 	count(_entries(pod, p, volume)) == 0
@@ -64,7 +69,7 @@ _not_allowed_message(pod, volume) := sprintf(
 
 # Allowed only by entries that say readOnly: every mount must be readOnly.
 # Any readOnly value but false or null asks for read-only (fail closed).
-_writable(pod, p) := {result.violation("hostpath.writable", concat("", [mount.field, ".readOnly"]), msg) |
+_writable(pod, p) := {result.violation("hostpath.writable", concat("", [pods.mount_field(pod, c, mount), ".readOnly"]), msg) |
 	some volume in pod.volumes
 	is_string(volume.path)
 	entries := _entries(pod, p, volume)
@@ -73,35 +78,36 @@ _writable(pod, p) := {result.violation("hostpath.writable", concat("", [mount.fi
 		not object.get(entry, "readOnly", null) in {false, null}
 	}
 	some c in pod.containers
-	some mount in c.mounts
+	some mount in pods.mounts(c)
 	mount.name == volume.name
 	not mount.read_only
 	msg := sprintf(
 		"%s: hostPath volume %s path %s is allowed read-only only, but %s mounts it writable",
-		[pod.label, result.show(volume.name), result.show(volume.path), c.label],
+		[pod.label, result.show(volume.name), result.show(volume.path), pods.label(pod, c)],
 	)
 }
 
 _admin_users(pod, p) := {result.violation("hostpath.admin-user", field, msg) |
+	count(pod.volumes) > 0
 	not params.is_false(p, "denyAdminUsers")
 	pod.windows
 	non_admin_images := params.list(p, "nonAdminImages", users.default_non_admin_images)
 	some c in pod.containers
 	not c.host_process
-	account := users.account(c.user, c.run_as_non_root, c.image, non_admin_images)
+	account := users.account(c.user, c.run_as_non_root, object.get(c.container, "image", null), non_admin_images)
 	users.is_admin(account.name)
 	some volume in pod.volumes
-	some mount in c.mounts
+	some mount in pods.mounts(c)
 	mount.name == volume.name
-	field := _account_field(c, account)
+	field := _account_field(pod, c, account)
 	msg := sprintf(
 		"%s: %s runs as admin account %s%s and mounts hostPath volume %s",
-		[pod.label, c.label, account.name, _presumed[account.presumed], result.show(volume.name)],
+		[pod.label, pods.label(pod, c), account.name, _presumed[account.presumed], result.show(volume.name)],
 	)
 }
 
-_account_field(c, account) := c.user_field if not account.presumed
+_account_field(pod, c, account) := pods.user_field(pod, c) if not account.presumed
 
-else := c.image_field
+else := pods.image_field(pod, c)
 
 _presumed := {true: " (presumed: no runAsUserName and an image not in nonAdminImages)", false: ""}

@@ -25,10 +25,15 @@ violation contains v if {
 # METADATA
 # title: violations
 # description: The violations of the object under review for these parameters (the decision API calls this directly).
-violations(review, parameters) := (_malformed(pod) | _not_allowed(pod, p)) | _shape(pod, p) if {
+violations(review, parameters) := _violations(pod, params.object_of(parameters)) if {
 	pod := pods.pod(review)
-	p := params.object_of(parameters)
 } else := set()
+
+# Most pods have neither HostProcess containers nor wrong types: answered first.
+_violations(pod, p) := set() if {
+	not pod.host_process_pod
+	count(pod.malformed) == 0
+} else := (_malformed(pod) | _not_allowed(pod, p)) | _shape(pod, p)
 
 default_allowed_user_names := [`NT AUTHORITY\LOCAL SERVICE`, `NT AUTHORITY\NETWORK SERVICE`]
 
@@ -44,20 +49,20 @@ _not_allowed(pod, p) := _pod_not_allowed(pod) | _containers_not_allowed(pod) if 
 	not params.is_true(p, "allowHostProcess")
 } else := set()
 
-_pod_not_allowed(pod) := {result.violation("hostprocess.not-allowed", pod.host_process.field, msg) |
-	pod.host_process.set
+_pod_not_allowed(pod) := {result.violation("hostprocess.not-allowed", concat("", [pod.prefix, ".securityContext.windowsOptions.hostProcess"]), msg) |
+	pods.is_host_process_value(pod.host_process)
 	msg := sprintf(
 		"%s: pod-level hostProcess is %s, but HostProcess containers are not allowed",
-		[pod.label, result.show(pod.host_process.value)],
+		[pod.label, result.show(pod.host_process)],
 	)
 }
 
-_containers_not_allowed(pod) := {result.violation("hostprocess.not-allowed", c.host_process_field, msg) |
+_containers_not_allowed(pod) := {result.violation("hostprocess.not-allowed", pods.host_process_field(pod, c), msg) |
 	some c in pod.containers
 	c.host_process
 	msg := sprintf(
 		"%s: %s is a HostProcess container (hostProcess %s%s), but HostProcess containers are not allowed",
-		[pod.label, c.label, result.show(c.host_process_value), _inherited[c.host_process_inherited]],
+		[pod.label, pods.label(pod, c), result.show(c.host_process_value), _inherited[c.host_process_inherited]],
 	)
 }
 
@@ -69,53 +74,59 @@ _shape(pod, p) := ((_mixed(pod) | _host_network(pod)) | _users(pod, p)) | _image
 	_is_host_process_pod(pod)
 } else := set()
 
-_is_host_process_pod(pod) if pod.host_process.set
+_is_host_process_pod(pod) if pods.is_host_process_value(pod.host_process)
 
 _is_host_process_pod(pod) if {
 	some c in pod.containers
 	c.host_process
 }
 
-_mixed(pod) := {result.violation("hostprocess.mixed", c.host_process_field, msg) |
+_mixed(pod) := {result.violation("hostprocess.mixed", pods.host_process_field(pod, c), msg) |
 	some c in pod.containers
 	not c.host_process
 	msg := sprintf(
 		"%s: %s is not a HostProcess container, but a pod with HostProcess containers must have only HostProcess containers",
-		[pod.label, c.label],
+		[pod.label, pods.label(pod, c)],
 	)
 }
 
-_host_network(pod) := {result.violation("hostprocess.host-network", pod.host_network_field, msg) |
-	pod.host_network != true
-	msg := sprintf("%s: a HostProcess pod must set hostNetwork to true (hostNetwork is %s)", [pod.label, result.show(pod.host_network)])
+_host_network(pod) := {result.violation("hostprocess.host-network", concat("", [pod.prefix, ".hostNetwork"]), msg) |
+	host_network := object.get(pod.spec, "hostNetwork", null)
+	host_network != true
+	msg := sprintf(
+		"%s: a HostProcess pod must set hostNetwork to true (hostNetwork is %s)",
+		[pod.label, result.show(host_network)],
+	)
 }
 
-_users(pod, p) := {result.violation("hostprocess.user", c.user_field, msg) |
+_users(pod, p) := {result.violation("hostprocess.user", pods.user_field(pod, c), msg) |
 	allowed := params.list(p, "allowedUserNames", default_allowed_user_names)
 	some c in pod.containers
-	msg := _user_problem(pod.label, c, allowed)
+	msg := _user_problem(pod, c, allowed)
 }
 
-_user_problem(label, c, allowed) := sprintf(
+_user_problem(pod, c, allowed) := sprintf(
 	"%s: %s sets no runAsUserName, but a HostProcess container must run as one of allowedUserNames %s",
-	[label, c.label, result.show(allowed)],
+	[pod.label, pods.label(pod, c), result.show(allowed)],
 ) if {
 	c.user == null
 } else := sprintf(
 	"%s: %s runs as %s, which is not in allowedUserNames %s",
-	[label, c.label, result.show(c.user), result.show(allowed)],
+	[pod.label, pods.label(pod, c), result.show(c.user), result.show(allowed)],
 ) if {
 	# A non-string user is reported as malformed.
 	is_string(c.user)
 	not users.is_allowed(c.user, allowed)
 }
 
-_images(pod, p) := {result.violation("hostprocess.image", c.image_field, msg) |
+_images(pod, p) := {result.violation("hostprocess.image", pods.image_field(pod, c), msg) |
+	allowed := object.get(p, "allowedImages", null)
 	some c in pod.containers
-	not _image_allowed(object.get(p, "allowedImages", null), c.image)
+	image := object.get(c.container, "image", null)
+	not _image_allowed(allowed, image)
 	msg := sprintf(
 		"%s: %s image %s does not match allowedImages %s",
-		[pod.label, c.label, result.show(c.image), result.show(p.allowedImages)],
+		[pod.label, pods.label(pod, c), result.show(image), result.show(allowed)],
 	)
 }
 

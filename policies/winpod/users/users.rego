@@ -24,9 +24,15 @@ violation contains v if {
 # METADATA
 # title: violations
 # description: The violations of the object under review for these parameters (the decision API calls this directly).
-violations(review, parameters) := _malformed(pod) | _not_allowed(pod, params.object_of(parameters)) if {
+violations(review, parameters) := _violations(pod, params.object_of(parameters)) if {
 	pod := pods.pod(review)
 } else := set()
+
+# Pods that are not Windows pods and have no wrong types are answered first.
+_violations(pod, p) := set() if {
+	not pod.windows
+	count(pod.malformed) == 0
+} else := _malformed(pod) | _not_allowed(pod, p)
 
 default_allowed_user_names := ["ContainerUser"]
 
@@ -38,28 +44,31 @@ _malformed(pod) := {result.violation("users.malformed", problem.field, msg) |
 
 _article := {"object": "an object", "array": "an array", "string": "a string"}
 
-_not_allowed(pod, p) := {result.violation("users.not-allowed", c.user_field, msg) |
+_not_allowed(pod, p) := {result.violation("users.not-allowed", pods.user_field(pod, c), msg) |
 	pod.windows
 	allowed := params.list(p, "allowedUserNames", default_allowed_user_names)
 	non_admin_images := params.list(p, "nonAdminImages", users.default_non_admin_images)
 	some c in pod.containers
 	not c.host_process
-	account := users.account(c.user, c.run_as_non_root, c.image, non_admin_images)
+	account := users.account(c.user, c.run_as_non_root, object.get(c.container, "image", null), non_admin_images)
 	not users.is_allowed(account.name, allowed)
-	msg := _message(pod.label, c, account, allowed)
+	msg := _message(pod, c, account, allowed)
 }
 
-_message(label, c, account, allowed) := sprintf(
+_message(pod, c, account, allowed) := sprintf(
 	"%s: %s runs as %s, which is not in allowedUserNames %s",
-	[label, c.label, result.show(account.name), result.show(allowed)],
+	[pod.label, pods.label(pod, c), result.show(account.name), result.show(allowed)],
 ) if {
 	not account.presumed
 } else := sprintf(
-	"%s: %s sets no runAsUserName and image %s is not in nonAdminImages, so it presumably runs as %s, which is not in allowedUserNames %s; set runAsUserName or runAsNonRoot",
-	[label, c.label, result.show(c.image), account.name, result.show(allowed)],
+	concat("", [
+		"%s: %s sets no runAsUserName and image %s is not in nonAdminImages, ",
+		"so it presumably runs as %s, which is not in allowedUserNames %s",
+	]),
+	[pod.label, pods.label(pod, c), result.show(object.get(c.container, "image", null)), account.name, result.show(allowed)],
 ) if {
 	account.name == "ContainerAdministrator"
 } else := sprintf(
 	"%s: %s sets no runAsUserName, so it runs as its image's default user %s, which is not in allowedUserNames %s",
-	[label, c.label, account.name, result.show(allowed)],
+	[pod.label, pods.label(pod, c), account.name, result.show(allowed)],
 )

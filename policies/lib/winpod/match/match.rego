@@ -21,36 +21,83 @@ import data.lib.winpod.pods
 default matches(_, _, _) := false
 
 matches(match, obj, ns) if {
-	m := _as_object(match)
-	_kinds_match(_kinds(m), obj)
-	_namespaces_match(m, ns)
-	not _excluded(m, ns)
-	_selector_matches(_as_object(_value(m, "labelSelector")), labels(obj))
+	is_object(match)
+	_namespaces_match(object.get(match, "namespaces", null), ns)
+	not _excluded(object.get(match, "excludedNamespaces", null), ns)
+	_kinds_match(object.get(match, "kinds", null), obj)
+	_selector_matches(object.get(match, "labelSelector", null), obj)
 }
 
-_kinds(m) := pods.kinds if {
-	_value(m, "kinds") == null
-} else := m.kinds if {
-	is_array(m.kinds)
-} else := []
+matches(match, obj, _) if {
+	not is_object(match)
+	_kinds_match(null, obj)
+}
 
-# Gatekeeper: no kinds entries match every kind; an entry with no kinds or no
-# apiGroups leaves that part open; "*" is a wildcard.
-_kinds_match([], _)
+# No namespaces (absent, empty or not a list) leave the namespace open.
+_namespaces_match(patterns, _) if not _non_empty_array(patterns)
+
+_namespaces_match(patterns, ns) if {
+	is_array(patterns)
+	ns in patterns
+}
+
+_namespaces_match(patterns, ns) if {
+	is_array(patterns)
+	some pattern in patterns
+	wildcard_matches(pattern, ns)
+}
+
+_excluded(patterns, ns) if {
+	is_array(patterns)
+	some pattern in patterns
+	wildcard_matches(pattern, ns)
+}
+
+# Absent kinds: the governed kinds. Gatekeeper: no kinds entries match every
+# kind; an entry with no kinds or no apiGroups leaves that part open; "*" is
+# a wildcard.
+_kinds_match(null, obj) if {
+	gvk := group_kind(obj)
+	concat("/", [gvk.group, gvk.kind]) in _governed
+}
+
+_kinds_match(entries, _) if {
+	entries != null
+	not _non_empty_array(entries)
+}
 
 _kinds_match(entries, obj) if {
+	is_array(entries)
 	gvk := group_kind(obj)
 	some entry in entries
-	_listed(_value(entry, "kinds"), gvk.kind)
-	_listed(_value(entry, "apiGroups"), gvk.group)
+	_entry_lists(entry, gvk)
+}
+
+# An entry that is not an object is one Gatekeeper refuses: it never narrows.
+_entry_lists(entry, _) if not is_object(entry)
+
+_entry_lists(entry, gvk) if {
+	is_object(entry)
+	_listed(object.get(entry, "kinds", null), gvk.kind)
+	_listed(object.get(entry, "apiGroups", null), gvk.group)
+}
+
+_governed := {concat("/", [group, kind]) |
+	some entry in pods.kinds
+	some group in entry.apiGroups
+	some kind in entry.kinds
 }
 
 _listed(list, _) if not _non_empty_array(list)
 
 _listed(list, value) if {
-	_non_empty_array(list)
-	some listed in list
-	listed in {"*", value}
+	is_array(list)
+	value in list
+}
+
+_listed(list, _) if {
+	is_array(list)
+	"*" in list
 }
 
 _non_empty_array(x) if {
@@ -63,27 +110,18 @@ _non_empty_array(x) if {
 # description: >-
 #   The object's API group and kind as Gatekeeper reads them: the group from
 #   apiVersion (none for v1); both empty when apiVersion has more than one slash.
-group_kind(obj) := {"group": "", "kind": ""} if {
-	count(indexof_n(_string(obj, "apiVersion"), "/")) > 1
-} else := {"group": concat("", array.slice(parts, 0, count(parts) - 1)), "kind": _string(obj, "kind")} if {
-	parts := split(_string(obj, "apiVersion"), "/")
-}
+group_kind(obj) := {"group": _group(split(obj.apiVersion, "/")), "kind": obj.kind} if {
+	is_string(obj.apiVersion)
+	is_string(obj.kind)
+	count(split(obj.apiVersion, "/")) < 3
+} else := {"group": "", "kind": ""} if {
+	is_string(obj.apiVersion)
+	count(split(obj.apiVersion, "/")) > 2
+} else := {"group": "", "kind": _string(obj, "kind")}
 
-_namespaces_match(m, _) if not _non_empty_array(_value(m, "namespaces"))
+_group([_]) := ""
 
-_namespaces_match(m, ns) if {
-	some pattern in _non_empty(m, "namespaces")
-	wildcard_matches(pattern, ns)
-}
-
-_excluded(m, ns) if {
-	some pattern in _non_empty(m, "excludedNamespaces")
-	wildcard_matches(pattern, ns)
-}
-
-_non_empty(m, key) := m[key] if _non_empty_array(m[key])
-
-else := []
+_group([group, _]) := group
 
 # METADATA
 # title: wildcard_matches
@@ -93,31 +131,17 @@ else := []
 default wildcard_matches(_, _) := false
 
 wildcard_matches(pattern, value) if {
-	is_string(pattern)
-	startswith(pattern, "*")
-	endswith(pattern, "*")
-	contains(value, trim_suffix(trim_prefix(pattern, "*"), "*"))
-}
-
-wildcard_matches(pattern, value) if {
-	is_string(pattern)
-	startswith(pattern, "*")
-	not endswith(pattern, "*")
-	endswith(value, trim_prefix(pattern, "*"))
-}
-
-wildcard_matches(pattern, value) if {
-	is_string(pattern)
-	not startswith(pattern, "*")
-	endswith(pattern, "*")
-	startswith(value, trim_suffix(pattern, "*"))
-}
-
-wildcard_matches(pattern, value) if {
-	is_string(pattern)
-	not startswith(pattern, "*")
-	not endswith(pattern, "*")
 	pattern == value
+} else := contains(value, trim_suffix(trim_prefix(pattern, "*"), "*")) if {
+	is_string(pattern)
+	startswith(pattern, "*")
+	endswith(pattern, "*")
+} else := endswith(value, trim_prefix(pattern, "*")) if {
+	is_string(pattern)
+	startswith(pattern, "*")
+} else := startswith(value, trim_suffix(pattern, "*")) if {
+	is_string(pattern)
+	endswith(pattern, "*")
 }
 
 # METADATA
@@ -132,7 +156,11 @@ labels(obj) := obj.metadata.labels if {
 	}
 } else := {}
 
-_selector_matches(selector, obj_labels) if {
+_selector_matches(selector, _) if not is_object(selector)
+
+_selector_matches(selector, obj) if {
+	is_object(selector)
+	obj_labels := labels(obj)
 	every key, value in _object(selector, "matchLabels") {
 		_label_requirement_holds(key, value, obj_labels)
 	}

@@ -2,10 +2,11 @@
 # title: Pod specs of governed objects
 # description: >-
 #   SPEC 1 "Objects" and "Shared semantics": where each governed kind keeps its
-#   pod spec, its containers (all three lists) with their effective values and
-#   field paths, its hostPath volumes, whether it is a Windows pod, and every
-#   field whose type is wrong (fail closed: a rule reports those rather than
-#   silently skipping what it cannot read). JSON null counts as absent.
+#   pod spec, its containers (all three lists) with their effective values, its
+#   hostPath volumes, whether it is a Windows pod, and every field whose type is
+#   wrong (fail closed: a rule reports those rather than silently skipping what
+#   it cannot read). JSON null counts as absent. Field paths and labels are
+#   built only for a violation, since nearly every object has few.
 # custom:
 #   id: lib.winpod.pods
 package lib.winpod.pods
@@ -28,8 +29,8 @@ spec_paths := {
 # METADATA
 # title: kinds
 # description: >-
-#   The governed kinds as Gatekeeper match.kinds: what a constraint without
-#   match.kinds applies to (the Gatekeeper generator writes the same list).
+#   The governed kinds as Gatekeeper match.kinds, what a constraint without
+#   match.kinds applies to (harness/gatekeeper.py writes the same list).
 kinds := [
 	{"apiGroups": [""], "kinds": ["Pod", "PodTemplate", "ReplicationController"]},
 	{"apiGroups": ["apps"], "kinds": ["DaemonSet", "Deployment", "ReplicaSet", "StatefulSet"]},
@@ -39,7 +40,7 @@ kinds := [
 # METADATA
 # title: os_label_keys
 # description: The node labels that name a node's operating system.
-os_label_keys := ["kubernetes.io/os", "beta.kubernetes.io/os"]
+os_label_keys := {"kubernetes.io/os", "beta.kubernetes.io/os"}
 
 # The three container lists, with the noun messages use for their members.
 _container_lists := {
@@ -51,24 +52,24 @@ _container_lists := {
 # METADATA
 # title: namespace
 # description: The object's metadata.namespace, else the review's (request's) namespace, else "default".
-namespace(review) := ns if {
-	ns := review.object.metadata.namespace
-	_is_name(ns)
-} else := ns if {
-	ns := review.namespace
-	_is_name(ns)
-} else := "default"
+default namespace(_) := "default"
+
+namespace(review) := review.object.metadata.namespace if {
+	_is_name(review.object.metadata.namespace)
+} else := review.namespace if {
+	_is_name(review.namespace)
+}
 
 # METADATA
 # title: name
 # description: The object's name, else its generateName (pods of controllers have only that at admission).
-name(obj) := n if {
-	n := obj.metadata.name
-	_is_name(n)
-} else := n if {
-	n := obj.metadata.generateName
-	_is_name(n)
-} else := "<unnamed>"
+default name(_) := "<unnamed>"
+
+name(obj) := obj.metadata.name if {
+	_is_name(obj.metadata.name)
+} else := obj.metadata.generateName if {
+	_is_name(obj.metadata.generateName)
+}
 
 _is_name(s) if {
 	is_string(s)
@@ -78,36 +79,73 @@ _is_name(s) if {
 # METADATA
 # title: pod
 # description: >-
-#   What the rules read of the object under review, or undefined when it is not
-#   an object of a governed kind:
-#   label (Kind/namespace/name for messages), prefix (the pod spec's field path),
-#   windows, host_network, host_process (pod level: set, value, field),
-#   containers, volumes (hostPath volumes only), malformed (wrong-typed fields,
-#   each with the category of what reads it: pod, user, image, os or volumes).
+#   What the rules read of the object under review; undefined when it is not an
+#   object of a governed kind. label is Kind/namespace/name, prefix the pod
+#   spec's field path, host_process the pod-level hostProcess value,
+#   host_process_pod whether that or some container is HostProcess, containers
+#   the object entries of the three lists, volumes the hostPath volumes,
+#   malformed the wrong-typed fields, each with the category of what reads it
+#   (pod, user, image, os or volumes).
 pod(review) := {
 	"label": sprintf("%s/%s/%s", [obj.kind, namespace(review), name(obj)]),
-	"prefix": prefix,
+	"prefix": concat(".", path),
+	"spec": spec,
 	"windows": is_windows(spec),
-	"host_network": _value(spec, "hostNetwork"),
-	"host_network_field": concat(".", [prefix, "hostNetwork"]),
-	"host_process": {
-		"set": is_host_process_value(pod_hp),
-		"value": pod_hp,
-		"field": concat(".", [prefix, "securityContext.windowsOptions.hostProcess"]),
-	},
+	"host_process": pod_host_process,
+	"host_process_pod": _is_host_process_pod(pod_host_process, containers),
 	"containers": containers,
-	"volumes": _host_path_volumes(prefix, spec),
+	"volumes": [volume |
+		some i, item in _array(spec, "volumes")
+		is_object(item)
+		object.get(item, "hostPath", null) != null
+		volume := {"index": i, "name": object.get(item, "name", null), "path": object.get(item, ["hostPath", "path"], null)}
+	],
 	"malformed": _malformed(obj, path, spec),
 } if {
 	obj := review.object
 	is_object(obj)
 	path := spec_paths[obj.kind]
-	prefix := concat(".", path)
-	spec := _as_object(object.get(obj, path, null))
-	psc := _object(spec, "securityContext")
-	pod_hp := _value(_object(psc, "windowsOptions"), "hostProcess")
-	containers := _containers(prefix, spec, psc)
+	spec := _object_at(obj, path)
+	pod_host_process := object.get(spec, ["securityContext", "windowsOptions", "hostProcess"], null)
+	containers := _containers(
+		spec,
+		pod_host_process,
+		object.get(spec, ["securityContext", "windowsOptions", "runAsUserName"], null),
+		object.get(spec, ["securityContext", "runAsNonRoot"], null),
+	)
 }
+
+default _is_host_process_pod(_, _) := false
+
+_is_host_process_pod(pod_host_process, _) if is_host_process_value(pod_host_process)
+
+_is_host_process_pod(_, containers) if {
+	some c in containers
+	c.host_process
+}
+
+# A container's effective values are its own when set (not null), else the
+# pod's; the {true: own, false: pod}[own != null] lookups choose without a call.
+_containers(spec, pod_host_process, pod_user, pod_non_root) := [{
+	"list": list,
+	"index": i,
+	"noun": noun,
+	"container": item,
+	"host_process": is_host_process_value(host_process),
+	"host_process_value": host_process,
+	"host_process_inherited": own_host_process == null,
+	"user": {true: own_user, false: pod_user}[own_user != null],
+	"user_inherited": own_user == null,
+	"run_as_non_root": {true: own_non_root, false: pod_non_root}[own_non_root != null] == true,
+} |
+	some list, noun in _container_lists
+	some i, item in _array(spec, list)
+	is_object(item)
+	own_host_process := object.get(item, ["securityContext", "windowsOptions", "hostProcess"], null)
+	host_process := {true: own_host_process, false: pod_host_process}[own_host_process != null]
+	own_user := object.get(item, ["securityContext", "windowsOptions", "runAsUserName"], null)
+	own_non_root := object.get(item, ["securityContext", "runAsNonRoot"], null)
+]
 
 # METADATA
 # title: is_host_process_value
@@ -134,7 +172,9 @@ is_windows(spec) if {
 }
 
 is_windows(spec) if {
-	some expression in _os_affinity_expressions(spec)
+	some term in _array(object.get(spec, ["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"], {}), "nodeSelectorTerms")
+	some expression in _array(term, "matchExpressions")
+	expression.key in os_label_keys
 	expression.operator == "In"
 	some v in _array(expression, "values")
 	_is_windows_name(v)
@@ -153,219 +193,197 @@ _is_windows_name(s) if {
 	lower(s) == "windows"
 }
 
-_os_affinity_expressions(spec) := [expression |
-	some term in _affinity_terms(spec)
-	some expression in _array(term, "matchExpressions")
-	expression.key in os_label_keys
+# METADATA
+# title: mounts
+# description: The object entries of a container's volumeMounts, with their index, name and readOnly (true only for the boolean true).
+mounts(c) := [{"index": j, "name": object.get(m, "name", null), "read_only": object.get(m, "readOnly", null) == true} |
+	some j, m in _array(c.container, "volumeMounts")
+	is_object(m)
 ]
 
-_affinity_terms(spec) := _array(_object(_object(_object(spec, "affinity"), "nodeAffinity"), "requiredDuringSchedulingIgnoredDuringExecution"), "nodeSelectorTerms")
+# METADATA
+# title: label
+# description: How messages name a container, `container "app"`, or by its field when it has no name.
+label(pod, c) := sprintf("%s %q", [c.noun, c.container.name]) if {
+	is_string(c.container.name)
+} else := concat(" ", [c.noun, field(pod, c)])
 
-_containers(prefix, spec, psc) := [container |
-	some list, noun in _container_lists
-	some i, item in _array(spec, list)
-	container := _container(sprintf("%s.%s[%d]", [prefix, list, i]), noun, item, prefix, psc)
-]
+# METADATA
+# title: field
+# description: The field path of a container, spec.template.spec.initContainers[1].
+field(pod, c) := sprintf("%s.%s[%d]", [pod.prefix, c.list, c.index])
 
-# A container's effective values: its own when set, else the pod's.
-_container(field, noun, item, prefix, psc) := {
-	"field": field,
-	"label": _label(noun, c, field),
-	"image": _value(c, "image"),
-	"image_field": concat("", [field, ".image"]),
-	"host_process": is_host_process_value(host_process.value),
-	"host_process_value": host_process.value,
-	"host_process_field": host_process.field,
-	"host_process_inherited": host_process.inherited,
-	"user": user.value,
-	"user_field": user.field,
-	"run_as_non_root": non_root.value == true,
-	"mounts": [mount |
-		some j, m in _array(c, "volumeMounts")
-		is_object(m)
-		mount := {
-			"name": _value(m, "name"),
-			"read_only": _value(m, "readOnly") == true,
-			"field": sprintf("%s.volumeMounts[%d]", [field, j]),
-		}
+# METADATA
+# title: host_process_field
+# description: Where a container's effective hostProcess is set, or would be.
+host_process_field(pod, c) := _options_field(pod, c, c.host_process_inherited, "hostProcess")
+
+# METADATA
+# title: user_field
+# description: Where a container's effective runAsUserName is set, or would be.
+user_field(pod, c) := _options_field(pod, c, c.user_inherited, "runAsUserName")
+
+_options_field(pod, c, inherited, key) := concat("", [pod.prefix, ".securityContext.windowsOptions.", key]) if {
+	inherited
+	object.get(pod.spec, ["securityContext", "windowsOptions", key], null) != null
+} else := concat("", [field(pod, c), ".securityContext.windowsOptions.", key])
+
+# METADATA
+# title: image_field
+# description: The field path of a container's image.
+image_field(pod, c) := concat("", [field(pod, c), ".image"])
+
+# METADATA
+# title: mount_field
+# description: The field path of a container's volumeMount.
+mount_field(pod, c, mount) := sprintf("%s.volumeMounts[%d]", [field(pod, c), mount.index])
+
+# METADATA
+# title: volume_field
+# description: The field path of a volume.
+volume_field(pod, volume) := sprintf("%s.volumes[%d]", [pod.prefix, volume.index])
+
+# Fail-closed type checks, one row per field read: [path, the types it may
+# have (null is absence), category, how the field path reads]. Problem
+# objects and field paths are built only for a failing row.
+_pod_fields := [
+	[["securityContext"], {"object", "null"}, "pod", ".securityContext"],
+	[["securityContext", "windowsOptions"], {"object", "null"}, "pod", ".securityContext.windowsOptions"],
+	[["securityContext", "windowsOptions", "runAsUserName"], {"string", "null"}, "user", ".securityContext.windowsOptions.runAsUserName"],
+	[["initContainers"], {"array", "null"}, "pod", ".initContainers"],
+	[["containers"], {"array", "null"}, "pod", ".containers"],
+	[["ephemeralContainers"], {"array", "null"}, "pod", ".ephemeralContainers"],
+	[["os"], {"object", "null"}, "os", ".os"],
+	[["os", "name"], {"string", "null"}, "os", ".os.name"],
+	[["nodeSelector"], {"object", "null"}, "os", ".nodeSelector"],
+	[["nodeSelector", "kubernetes.io/os"], {"string", "null"}, "os", `.nodeSelector["kubernetes.io/os"]`],
+	[["nodeSelector", "beta.kubernetes.io/os"], {"string", "null"}, "os", `.nodeSelector["beta.kubernetes.io/os"]`],
+	[["affinity"], {"object", "null"}, "os", ".affinity"],
+	[["affinity", "nodeAffinity"], {"object", "null"}, "os", ".affinity.nodeAffinity"],
+	[["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"], {"object", "null"}, "os", ".affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"],
+	[
+		["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"],
+		{"array", "null"}, "os",
+		".affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms",
 	],
-} if {
-	c := _as_object(item)
-	csc := _object(c, "securityContext")
-	options := concat("", [field, ".securityContext.windowsOptions"])
-	pod_options := concat("", [prefix, ".securityContext.windowsOptions"])
-	host_process := _effective(_object(csc, "windowsOptions"), options, _object(psc, "windowsOptions"), pod_options, "hostProcess")
-	user := _effective(_object(csc, "windowsOptions"), options, _object(psc, "windowsOptions"), pod_options, "runAsUserName")
-	non_root := _effective(csc, concat("", [field, ".securityContext"]), psc, concat("", [prefix, ".securityContext"]), "runAsNonRoot")
-}
-
-_label(noun, c, field) := sprintf("%s %q", [noun, c.name]) if is_string(c.name)
-
-else := concat(" ", [noun, field])
-
-# {value, field, inherited} of key: the container's when set, else the pod's;
-# the container's field when neither is set.
-_effective(own, own_field, pod, pod_field, key) := {"value": own[key], "field": concat(".", [own_field, key]), "inherited": false} if {
-	own[key] != null
-} else := {"value": pod[key], "field": concat(".", [pod_field, key]), "inherited": true} if {
-	pod[key] != null
-} else := {"value": null, "field": concat(".", [own_field, key]), "inherited": false}
-
-_host_path_volumes(prefix, spec) := [volume |
-	some i, item in _array(spec, "volumes")
-	host_path := item.hostPath
-	host_path != null
-	volume := {
-		"field": sprintf("%s.volumes[%d]", [prefix, i]),
-		"name": _value(item, "name"),
-		"path": _value(host_path, "path"),
-	}
+	[["volumes"], {"array", "null"}, "volumes", ".volumes"],
 ]
 
-# Fail-closed type checks. A check is [category, field, suffix, value,
-# expected type, whether null is wrong too]; the field is built only for a
-# problem, since nearly every check passes.
-_malformed(obj, path, spec) := {problem |
-	some checks in [
-		_spec_checks(obj, path),
-		_pod_checks(concat(".", path), spec),
-		_affinity_checks(concat(".", path), spec),
-		_container_checks(concat(".", path), spec),
-		_volume_checks(concat(".", path), spec),
-	]
-	some [category, field, suffix, value, expected, required] in checks
-	_is_wrong(value, expected, required)
-	problem := {
-		"category": category,
-		"field": concat("", [field, suffix]),
-		"expected": expected,
-		"got": type_name(value),
-	}
-}
+_container_fields := [
+	[["securityContext"], {"object", "null"}, "pod", ".securityContext"],
+	[["securityContext", "windowsOptions"], {"object", "null"}, "pod", ".securityContext.windowsOptions"],
+	[["securityContext", "windowsOptions", "runAsUserName"], {"string", "null"}, "user", ".securityContext.windowsOptions.runAsUserName"],
+	[["image"], {"string", "null"}, "image", ".image"],
+	[["volumeMounts"], {"array", "null"}, "volumes", ".volumeMounts"],
+]
 
-_is_wrong(null, _, true)
+_required_affinity := ["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"]
 
-_is_wrong(value, expected, _) if {
-	value != null
-	type_name(value) != expected
-}
+_malformed(obj, path, spec) := (((_spec_problems(obj, path) | _field_problems(concat(".", path), spec)) | _container_problems(concat(".", path), spec)) | _affinity_problems(concat(".", path), spec)) | _volume_problems(concat(".", path), spec)
 
-_spec_checks(obj, path) := [["pod", concat(".", steps), "", object.get(obj, steps, null), "object", false] |
+_problem(category, field, expected, value) := {"category": category, "field": field, "expected": expected, "got": type_name(value)}
+
+# The type a field must have: the one of its allowed types that is not null.
+_expected(types) := [t | some t in types; t != "null"][0]
+
+_spec_problems(obj, path) := set() if {
+	is_object(object.get(obj, path, null))
+} else := {_problem("pod", concat(".", steps), "object", value) |
 	some i, _ in path
 	steps := array.slice(path, 0, i + 1)
-]
+	value := object.get(obj, steps, null)
+	not is_object(value)
+	value != null
+}
 
-_pod_checks(prefix, spec) := [
-	["pod", prefix, ".securityContext", _value(spec, "securityContext"), "object", false],
-	["pod", prefix, ".securityContext.windowsOptions", _value(_object(spec, "securityContext"), "windowsOptions"), "object", false],
-	["user", prefix, ".securityContext.windowsOptions.runAsUserName", _value(_object(_object(spec, "securityContext"), "windowsOptions"), "runAsUserName"), "string", false],
-	["pod", prefix, ".initContainers", _value(spec, "initContainers"), "array", false],
-	["pod", prefix, ".containers", _value(spec, "containers"), "array", false],
-	["pod", prefix, ".ephemeralContainers", _value(spec, "ephemeralContainers"), "array", false],
-	["os", prefix, ".os", _value(spec, "os"), "object", false],
-	["os", prefix, ".os.name", _value(_object(spec, "os"), "name"), "string", false],
-	["os", prefix, ".nodeSelector", _value(spec, "nodeSelector"), "object", false],
-	["os", prefix, `.nodeSelector["kubernetes.io/os"]`, _value(_object(spec, "nodeSelector"), "kubernetes.io/os"), "string", false],
-	["os", prefix, `.nodeSelector["beta.kubernetes.io/os"]`, _value(_object(spec, "nodeSelector"), "beta.kubernetes.io/os"), "string", false],
-	["volumes", prefix, ".volumes", _value(spec, "volumes"), "array", false],
-]
+_field_problems(prefix, spec) := {_problem(row[2], concat("", [prefix, row[3]]), _expected(row[1]), value) |
+	some row in _pod_fields
+	value := object.get(spec, row[0], null)
+	not type_name(value) in row[1]
+}
 
-_affinity_checks(prefix, spec) := array.concat(
-	[
-		["os", prefix, ".affinity", _value(spec, "affinity"), "object", false],
-		["os", prefix, ".affinity.nodeAffinity", _value(_object(spec, "affinity"), "nodeAffinity"), "object", false],
-		["os", prefix, ".affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution", _value(_object(_object(spec, "affinity"), "nodeAffinity"), "requiredDuringSchedulingIgnoredDuringExecution"), "object", false],
-		["os", prefix, ".affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms", _value(_object(_object(_object(spec, "affinity"), "nodeAffinity"), "requiredDuringSchedulingIgnoredDuringExecution"), "nodeSelectorTerms"), "array", false],
-	],
-	[check |
-		some i, term in _affinity_terms(spec)
-		base := sprintf("%s.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[%d]", [prefix, i])
-		some check in array.concat(
-			[
-				["os", base, "", term, "object", true],
-				["os", base, ".matchExpressions", _value(term, "matchExpressions"), "array", false],
-			],
-			_expression_checks(base, term),
-		)
-	],
-)
-
-_expression_checks(base, term) := [check |
-	some j, expression in _array(term, "matchExpressions")
-	field := sprintf("%s.matchExpressions[%d]", [base, j])
-	some check in array.concat(
-		[
-			["os", field, "", expression, "object", true],
-			["os", field, ".key", _value(expression, "key"), "string", true],
-		],
-		_os_expression_checks(field, expression),
-	)
-]
-
-# Only an OS expression decides whether the pod is a Windows pod.
-_os_expression_checks(field, expression) := array.concat(
-	[
-		["os", field, ".operator", _value(expression, "operator"), "string", true],
-		["os", field, ".values", _value(expression, "values"), "array", false],
-	],
-	[["os", field, sprintf(".values[%d]", [k]), v, "string", true] | some k, v in _array(expression, "values")],
-) if {
-	expression.key in os_label_keys
-} else := []
-
-_container_checks(prefix, spec) := [check |
+_container_problems(prefix, spec) := {problem |
 	some list, _ in _container_lists
 	some i, item in _array(spec, list)
-	field := sprintf("%s.%s[%d]", [prefix, list, i])
-	c := _as_object(item)
-	some check in array.concat(
-		[
-			["pod", field, "", item, "object", true],
-			["pod", field, ".securityContext", _value(c, "securityContext"), "object", false],
-			["pod", field, ".securityContext.windowsOptions", _value(_object(c, "securityContext"), "windowsOptions"), "object", false],
-			["user", field, ".securityContext.windowsOptions.runAsUserName", _value(_object(_object(c, "securityContext"), "windowsOptions"), "runAsUserName"), "string", false],
-			["image", field, ".image", _value(c, "image"), "string", false],
-			["volumes", field, ".volumeMounts", _value(c, "volumeMounts"), "array", false],
-		],
-		[mount_check |
-			some j, mount in _array(c, "volumeMounts")
-			mount_field := sprintf("%s.volumeMounts[%d]", [field, j])
-			some mount_check in [
-				["volumes", mount_field, "", mount, "object", true],
-				["volumes", mount_field, ".name", _value(mount, "name"), "string", true],
-			]
-		],
-	)
-]
+	some problem in _item_problems(prefix, list, i, item)
+}
 
-_volume_checks(prefix, spec) := [check |
+_item_problems(prefix, list, i, item) := {_problem("pod", sprintf("%s.%s[%d]", [prefix, list, i]), "object", item)} if {
+	not is_object(item)
+} else := {_problem(row[2], concat("", [sprintf("%s.%s[%d]", [prefix, list, i]), row[3]]), _expected(row[1]), value) |
+	some row in _container_fields
+	value := object.get(item, row[0], null)
+	not type_name(value) in row[1]
+} | {_mount_problem(sprintf("%s.%s[%d].volumeMounts[%d]", [prefix, list, i, j]), m) |
+	some j, m in _array(item, "volumeMounts")
+	not _is_named_object(m)
+}
+
+_is_named_object(m) if is_string(m.name)
+
+_mount_problem(field, m) := _problem("volumes", concat("", [field, ".name"]), "string", object.get(m, "name", null)) if {
+	is_object(m)
+} else := _problem("volumes", field, "object", m)
+
+_affinity_problems(prefix, spec) := set() if {
+	object.get(spec, "affinity", null) == null
+} else := {problem |
+	some i, term in _array(object.get(spec, _required_affinity, {}), "nodeSelectorTerms")
+	field := sprintf("%s.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[%d]", [prefix, i])
+	some problem in _term_problems(field, term)
+}
+
+_term_problems(field, term) := {_problem("os", field, "object", term)} if {
+	not is_object(term)
+} else := {_problem("os", concat("", [field, ".matchExpressions"]), "array", term.matchExpressions)} if {
+	not type_name(object.get(term, "matchExpressions", null)) in {"array", "null"}
+} else := {problem |
+	some j, expression in _array(term, "matchExpressions")
+	some problem in _expression_problems(sprintf("%s.matchExpressions[%d]", [field, j]), expression)
+}
+
+# Only an OS expression decides whether the pod is a Windows pod, so only its
+# operator and values must be readable.
+_expression_problems(field, expression) := {_problem("os", field, "object", expression)} if {
+	not is_object(expression)
+} else := {_problem("os", concat("", [field, ".key"]), "string", object.get(expression, "key", null))} if {
+	not is_string(object.get(expression, "key", null))
+} else := set() if {
+	not expression.key in os_label_keys
+} else := {_problem("os", concat("", [field, ".operator"]), "string", object.get(expression, "operator", null)) |
+	not is_string(object.get(expression, "operator", null))
+} | _values_problems(field, object.get(expression, "values", null))
+
+_values_problems(field, values) := {_problem("os", concat("", [field, ".values"]), "array", values)} if {
+	not type_name(values) in {"array", "null"}
+} else := {_problem("os", sprintf("%s.values[%d]", [field, k]), "string", v) |
+	some k, v in _array({"values": values}, "values")
+	not is_string(v)
+}
+
+_volume_problems(prefix, spec) := set() if {
+	object.get(spec, "volumes", null) == null
+} else := {problem |
 	some i, item in _array(spec, "volumes")
-	field := sprintf("%s.volumes[%d]", [prefix, i])
-	some check in array.concat([["volumes", field, "", item, "object", true]], _host_path_checks(field, item))
-]
+	some problem in _volume_item_problems(sprintf("%s.volumes[%d]", [prefix, i]), item)
+}
 
-_host_path_checks(field, item) := [
-	["volumes", field, ".hostPath", item.hostPath, "object", false],
-	["volumes", field, ".hostPath.path", _value(item.hostPath, "path"), "string", true],
-	["volumes", field, ".name", _value(item, "name"), "string", true],
-] if {
-	item.hostPath != null
-} else := []
+_volume_item_problems(field, item) := {_problem("volumes", field, "object", item)} if {
+	not is_object(item)
+} else := set() if {
+	object.get(item, "hostPath", null) == null
+} else := {_problem("volumes", concat("", [field, ".hostPath"]), "object", item.hostPath)} if {
+	not is_object(item.hostPath)
+} else := {_problem("volumes", concat("", [field, suffix]), "string", value) |
+	some [suffix, value] in [[".hostPath.path", object.get(item, ["hostPath", "path"], null)], [".name", object.get(item, "name", null)]]
+	not is_string(value)
+}
 
-_value(x, key) := v if v := x[key]
+_array(x, key) := x[key] if is_array(x[key])
 
-else := null
+else := []
 
-_object(x, key) := v if {
-	v := x[key]
-	is_object(v)
+_object_at(obj, path) := value if {
+	value := object.get(obj, path, null)
+	is_object(value)
 } else := {}
-
-_array(x, key) := v if {
-	v := x[key]
-	is_array(v)
-} else := []
-
-_as_object(x) := x if is_object(x)
-
-else := {}

@@ -1,0 +1,406 @@
+package lib.winpod.pods_test
+
+import data.lib.winpod.pods
+
+pod_spec := {"containers": [{"name": "app", "image": "img"}]}
+
+# Each governed kind with its pod spec where SPEC 1 says it is.
+kind_cases := {
+	"Pod": {"object": {"kind": "Pod", "spec": pod_spec}, "prefix": "spec"},
+	"PodTemplate": {"object": {"kind": "PodTemplate", "template": {"spec": pod_spec}}, "prefix": "template.spec"},
+	"Deployment": {"object": {"kind": "Deployment", "spec": {"template": {"spec": pod_spec}}}, "prefix": "spec.template.spec"},
+	"ReplicaSet": {"object": {"kind": "ReplicaSet", "spec": {"template": {"spec": pod_spec}}}, "prefix": "spec.template.spec"},
+	"StatefulSet": {"object": {"kind": "StatefulSet", "spec": {"template": {"spec": pod_spec}}}, "prefix": "spec.template.spec"},
+	"DaemonSet": {"object": {"kind": "DaemonSet", "spec": {"template": {"spec": pod_spec}}}, "prefix": "spec.template.spec"},
+	"Job": {"object": {"kind": "Job", "spec": {"template": {"spec": pod_spec}}}, "prefix": "spec.template.spec"},
+	"ReplicationController": {"object": {"kind": "ReplicationController", "spec": {"template": {"spec": pod_spec}}}, "prefix": "spec.template.spec"},
+	"CronJob": {"object": {"kind": "CronJob", "spec": {"jobTemplate": {"spec": {"template": {"spec": pod_spec}}}}}, "prefix": "spec.jobTemplate.spec.template.spec"},
+}
+
+test_pod_spec_of_each_kind[name] if {
+	some name, tc in kind_cases
+	pod := pods.pod({"object": tc.object})
+	pod.prefix == tc.prefix
+	[pods.field(pod, c) | some c in pod.containers] == [concat("", [tc.prefix, ".containers[0]"])]
+	pod.malformed == set()
+}
+
+ungoverned_cases := {
+	"other kind": {"object": {"kind": "ConfigMap", "data": {"spec": "x"}}},
+	"no kind": {"object": {"spec": pod_spec}},
+	"kind not a string": {"object": {"kind": ["Pod"], "spec": pod_spec}},
+	"object not an object": {"object": "Pod"},
+	"no object": {},
+	"review not an object": 42,
+}
+
+test_pod_undefined_for_ungoverned[name] if {
+	some name, tc in ungoverned_cases
+	not pods.pod(tc)
+}
+
+test_kinds_cover_spec_paths if {
+	{kind | some entry in pods.kinds; some kind in entry.kinds} == {kind | some kind, _ in pods.spec_paths}
+}
+
+namespace_cases := {
+	"object": {"review": {"object": {"metadata": {"namespace": "a"}}, "namespace": "b"}, "want": "a"},
+	"request": {"review": {"object": {"metadata": {}}, "namespace": "b"}, "want": "b"},
+	"empty object namespace": {"review": {"object": {"metadata": {"namespace": ""}}, "namespace": "b"}, "want": "b"},
+	"default": {"review": {"object": {}}, "want": "default"},
+	"wrong types": {"review": {"object": {"metadata": {"namespace": 1}}, "namespace": ["b"]}, "want": "default"},
+	"metadata not an object": {"review": {"object": {"metadata": "x"}}, "want": "default"},
+}
+
+test_namespace[name] if {
+	some name, tc in namespace_cases
+	pods.namespace(tc.review) == tc.want
+}
+
+name_cases := {
+	"name": {"object": {"metadata": {"name": "a", "generateName": "g-"}}, "want": "a"},
+	"generateName": {"object": {"metadata": {"generateName": "g-"}}, "want": "g-"},
+	"none": {"object": {"metadata": {"name": 5}}, "want": "<unnamed>"},
+}
+
+test_name[name] if {
+	some name, tc in name_cases
+	pods.name(tc.object) == tc.want
+}
+
+test_label if {
+	pods.pod({"object": {"kind": "Pod", "metadata": {"name": "p"}, "spec": {}}, "namespace": "ns"}).label == "Pod/ns/p"
+}
+
+test_absent_or_null_spec_has_no_containers[name] if {
+	some name, obj in {
+		"absent": {"kind": "Deployment"},
+		"null template": {"kind": "Deployment", "spec": {"template": null}},
+		"null spec": {"kind": "Pod", "spec": null},
+	}
+	pod := pods.pod({"object": obj})
+	pod.containers == []
+	pod.volumes == []
+	pod.malformed == set()
+}
+
+# Effective values: the container's when set (not null), else the pod's.
+effective_cases := {
+	"container only": {
+		"pod": {},
+		"container": {"securityContext": {"windowsOptions": {"hostProcess": true, "runAsUserName": "u"}, "runAsNonRoot": true}},
+		"want": {
+			"host_process": true, "host_process_value": true, "host_process_inherited": false, "user": "u", "user_inherited": false, "run_as_non_root": true,
+			"fields": ["spec.containers[0].securityContext.windowsOptions.hostProcess", "spec.containers[0].securityContext.windowsOptions.runAsUserName"],
+		},
+	},
+	"pod only": {
+		"pod": {"windowsOptions": {"hostProcess": true, "runAsUserName": "p"}, "runAsNonRoot": true},
+		"container": {},
+		"want": {
+			"host_process": true, "host_process_value": true, "host_process_inherited": true, "user": "p", "user_inherited": true, "run_as_non_root": true,
+			"fields": ["spec.securityContext.windowsOptions.hostProcess", "spec.securityContext.windowsOptions.runAsUserName"],
+		},
+	},
+	"container overrides pod": {
+		"pod": {"windowsOptions": {"hostProcess": true, "runAsUserName": "p"}, "runAsNonRoot": true},
+		"container": {"securityContext": {"windowsOptions": {"hostProcess": false, "runAsUserName": "c"}, "runAsNonRoot": false}},
+		"want": {
+			"host_process": false, "host_process_value": false, "host_process_inherited": false, "user": "c", "user_inherited": false, "run_as_non_root": false,
+			"fields": ["spec.containers[0].securityContext.windowsOptions.hostProcess", "spec.containers[0].securityContext.windowsOptions.runAsUserName"],
+		},
+	},
+	"container null falls back to pod": {
+		"pod": {"windowsOptions": {"hostProcess": true, "runAsUserName": "p"}},
+		"container": {"securityContext": {"windowsOptions": {"hostProcess": null, "runAsUserName": null}}},
+		"want": {
+			"host_process": true, "host_process_value": true, "host_process_inherited": true, "user": "p", "user_inherited": true, "run_as_non_root": false,
+			"fields": ["spec.securityContext.windowsOptions.hostProcess", "spec.securityContext.windowsOptions.runAsUserName"],
+		},
+	},
+	"string true is HostProcess": {
+		"pod": {},
+		"container": {"securityContext": {"windowsOptions": {"hostProcess": "true"}}},
+		"want": {
+			"host_process": true, "host_process_value": "true", "host_process_inherited": false, "user": null, "user_inherited": true, "run_as_non_root": false,
+			"fields": ["spec.containers[0].securityContext.windowsOptions.hostProcess", "spec.containers[0].securityContext.windowsOptions.runAsUserName"],
+		},
+	},
+	"string false is HostProcess too": {
+		"pod": {},
+		"container": {"securityContext": {"windowsOptions": {"hostProcess": "false"}}},
+		"want": {
+			"host_process": true, "host_process_value": "false", "host_process_inherited": false, "user": null, "user_inherited": true, "run_as_non_root": false,
+			"fields": ["spec.containers[0].securityContext.windowsOptions.hostProcess", "spec.containers[0].securityContext.windowsOptions.runAsUserName"],
+		},
+	},
+	"nothing set": {
+		"pod": {},
+		"container": {},
+		"want": {
+			"host_process": false, "host_process_value": null, "host_process_inherited": true, "user": null, "user_inherited": true, "run_as_non_root": false,
+			"fields": ["spec.containers[0].securityContext.windowsOptions.hostProcess", "spec.containers[0].securityContext.windowsOptions.runAsUserName"],
+		},
+	},
+	"wrong-typed securityContexts read as unset": {
+		"pod": "x",
+		"container": {"securityContext": ["x"]},
+		"want": {
+			"host_process": false, "host_process_value": null, "host_process_inherited": true, "user": null, "user_inherited": true, "run_as_non_root": false,
+			"fields": ["spec.containers[0].securityContext.windowsOptions.hostProcess", "spec.containers[0].securityContext.windowsOptions.runAsUserName"],
+		},
+	},
+	"runAsNonRoot must be the boolean true": {
+		"pod": {"runAsNonRoot": "true"},
+		"container": {},
+		"want": {
+			"host_process": false, "host_process_value": null, "host_process_inherited": true, "user": null, "user_inherited": true, "run_as_non_root": false,
+			"fields": ["spec.containers[0].securityContext.windowsOptions.hostProcess", "spec.containers[0].securityContext.windowsOptions.runAsUserName"],
+		},
+	},
+}
+
+test_effective_values[name] if {
+	some name, tc in effective_cases
+	pod := pods.pod({"object": {"kind": "Pod", "spec": {"securityContext": tc.pod, "containers": [tc.container]}}})
+	[c] := pod.containers
+	got := object.union(
+		object.filter(c, {"host_process", "host_process_value", "host_process_inherited", "user", "user_inherited", "run_as_non_root"}),
+		{"fields": [pods.host_process_field(pod, c), pods.user_field(pod, c)]},
+	)
+	got == tc.want
+}
+
+test_all_three_container_lists if {
+	pod := pods.pod({"object": {"kind": "Pod", "spec": {
+		"containers": [{"name": "a"}, {"name": "b"}],
+		"initContainers": [{"name": "i"}],
+		"ephemeralContainers": [{"name": "e"}],
+	}}})
+	{[pods.field(pod, c), pods.label(pod, c)] | some c in pod.containers} == {
+		["spec.containers[0]", `container "a"`],
+		["spec.containers[1]", `container "b"`],
+		["spec.initContainers[0]", `initContainer "i"`],
+		["spec.ephemeralContainers[0]", `ephemeralContainer "e"`],
+	}
+}
+
+test_container_without_name_is_labelled_by_field if {
+	pod := pods.pod({"object": {"kind": "Pod", "spec": {"containers": [{"image": "x"}]}}})
+	[pods.label(pod, c) | some c in pod.containers] == ["container spec.containers[0]"]
+}
+
+test_mounts_and_volumes if {
+	pod := pods.pod({"object": {"kind": "Pod", "spec": {
+		"containers": [{"name": "a", "volumeMounts": [{"name": "h", "readOnly": true}, {"name": "e"}, {"name": "s", "readOnly": "true"}, "x"]}],
+		"volumes": [{"name": "h", "hostPath": {"path": `C:\x`}}, {"name": "e", "emptyDir": {}}, {"name": "n", "hostPath": null}, "x"],
+	}}})
+	[c] := pod.containers
+	pods.mounts(c) == [
+		{"index": 0, "name": "h", "read_only": true},
+		{"index": 1, "name": "e", "read_only": false},
+		{"index": 2, "name": "s", "read_only": false},
+	]
+	[pods.mount_field(pod, c, m) | some m in pods.mounts(c)] == [
+		"spec.containers[0].volumeMounts[0]",
+		"spec.containers[0].volumeMounts[1]",
+		"spec.containers[0].volumeMounts[2]",
+	]
+	pod.volumes == [{"index": 0, "name": "h", "path": `C:\x`}]
+	[pods.volume_field(pod, v) | some v in pod.volumes] == ["spec.volumes[0]"]
+	pods.image_field(pod, c) == "spec.containers[0].image"
+}
+
+test_non_object_containers_are_left_to_malformed if {
+	pod := pods.pod({"object": {"kind": "Pod", "spec": {"containers": ["x", {"name": "a"}]}}})
+	[pods.field(pod, c) | some c in pod.containers] == ["spec.containers[1]"]
+	pod.malformed == {{"category": "pod", "field": "spec.containers[0]", "expected": "object", "got": "string"}}
+}
+
+test_host_process_pod[name] if {
+	some name, tc in {
+		"pod true": {"spec": {"securityContext": {"windowsOptions": {"hostProcess": true}}}, "value": true, "want": true},
+		"pod string": {"spec": {"securityContext": {"windowsOptions": {"hostProcess": "true"}}}, "value": "true", "want": true},
+		"pod false": {"spec": {"securityContext": {"windowsOptions": {"hostProcess": false}}}, "value": false, "want": false},
+		"pod null": {"spec": {"securityContext": {"windowsOptions": {"hostProcess": null}}}, "value": null, "want": false},
+		"init container": {"spec": {"initContainers": [{"securityContext": {"windowsOptions": {"hostProcess": true}}}]}, "value": null, "want": true},
+		"none": {"spec": {"containers": [{"name": "a"}]}, "value": null, "want": false},
+	}
+	pod := pods.pod({"object": {"kind": "Pod", "spec": tc.spec}})
+	[pod.host_process, pod.host_process_pod] == [tc.value, tc.want]
+}
+
+windows_cases := {
+	"os.name": {"spec": {"os": {"name": "windows"}}, "want": true},
+	"os.name any case": {"spec": {"os": {"name": "Windows"}}, "want": true},
+	"os.name linux": {"spec": {"os": {"name": "linux"}}, "want": false},
+	"nodeSelector": {"spec": {"nodeSelector": {"kubernetes.io/os": "windows"}}, "want": true},
+	"beta nodeSelector": {"spec": {"nodeSelector": {"beta.kubernetes.io/os": "windows"}}, "want": true},
+	"nodeSelector linux": {"spec": {"nodeSelector": {"kubernetes.io/os": "linux"}}, "want": false},
+	"affinity In windows": {
+		"spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+			{"matchExpressions": [{"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}]},
+			{"matchExpressions": [{"key": "kubernetes.io/os", "operator": "In", "values": ["linux", "windows"]}]},
+		]}}}},
+		"want": true,
+	},
+	"affinity NotIn windows": {"spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "kubernetes.io/os", "operator": "NotIn", "values": ["windows"]}]}]}}}}, "want": false},
+	"affinity other key": {"spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "zone", "operator": "In", "values": ["windows"]}]}]}}}}, "want": false},
+	"preferred affinity does not count": {"spec": {"affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 1, "preference": {"matchExpressions": [{"key": "kubernetes.io/os", "operator": "In", "values": ["windows"]}]}}]}}}, "want": false},
+	"pod windowsOptions": {"spec": {"securityContext": {"windowsOptions": {}}}, "want": true},
+	"container windowsOptions": {"spec": {"containers": [{"securityContext": {"windowsOptions": {}}}]}, "want": true},
+	"init container windowsOptions": {"spec": {"initContainers": [{"securityContext": {"windowsOptions": {"runAsUserName": "x"}}}]}, "want": true},
+	"wrong-typed windowsOptions is set": {"spec": {"securityContext": {"windowsOptions": "x"}}, "want": true},
+	"null windowsOptions is not set": {"spec": {"securityContext": {"windowsOptions": null}, "containers": [{"securityContext": {"windowsOptions": null}}]}, "want": false},
+	"nothing": {"spec": {"containers": [{"name": "a"}]}, "want": false},
+	"not an object": {"spec": "windows", "want": false},
+}
+
+test_is_windows[name] if {
+	some name, tc in windows_cases
+	pods.is_windows(tc.spec) == tc.want
+}
+
+# Every wrong type is reported with the field and category of what reads it.
+malformed_cases := {
+	"spec chain": {
+		"object": {"kind": "CronJob", "spec": {"jobTemplate": {"spec": "x"}}},
+		"want": {{"category": "pod", "field": "spec.jobTemplate.spec", "expected": "object", "got": "string"}},
+	},
+	"spec itself": {
+		"object": {"kind": "Pod", "spec": []},
+		"want": {{"category": "pod", "field": "spec", "expected": "object", "got": "array"}},
+	},
+	"container lists": {
+		"object": {"kind": "Pod", "spec": {"containers": "x", "initContainers": {}, "ephemeralContainers": 1}},
+		"want": {
+			{"category": "pod", "field": "spec.containers", "expected": "array", "got": "string"},
+			{"category": "pod", "field": "spec.initContainers", "expected": "array", "got": "object"},
+			{"category": "pod", "field": "spec.ephemeralContainers", "expected": "array", "got": "number"},
+		},
+	},
+	"container entries": {
+		"object": {"kind": "Pod", "spec": {"containers": [null, "x", {
+			"securityContext": {"windowsOptions": {"runAsUserName": 5}},
+			"image": ["img"],
+			"volumeMounts": [null, {"name": 1}, {"mountPath": "/x"}],
+		}]}},
+		"want": {
+			{"category": "pod", "field": "spec.containers[0]", "expected": "object", "got": "null"},
+			{"category": "pod", "field": "spec.containers[1]", "expected": "object", "got": "string"},
+			{"category": "user", "field": "spec.containers[2].securityContext.windowsOptions.runAsUserName", "expected": "string", "got": "number"},
+			{"category": "image", "field": "spec.containers[2].image", "expected": "string", "got": "array"},
+			{"category": "volumes", "field": "spec.containers[2].volumeMounts[0]", "expected": "object", "got": "null"},
+			{"category": "volumes", "field": "spec.containers[2].volumeMounts[1].name", "expected": "string", "got": "number"},
+			{"category": "volumes", "field": "spec.containers[2].volumeMounts[2].name", "expected": "string", "got": "null"},
+		},
+	},
+	"container security contexts": {
+		"object": {"kind": "Pod", "spec": {"initContainers": [{"securityContext": "x"}, {"securityContext": {"windowsOptions": true}}], "containers": [{"volumeMounts": {}}]}},
+		"want": {
+			{"category": "pod", "field": "spec.initContainers[0].securityContext", "expected": "object", "got": "string"},
+			{"category": "pod", "field": "spec.initContainers[1].securityContext.windowsOptions", "expected": "object", "got": "boolean"},
+			{"category": "volumes", "field": "spec.containers[0].volumeMounts", "expected": "array", "got": "object"},
+		},
+	},
+	"pod security context": {
+		"object": {"kind": "Pod", "spec": {"securityContext": "x"}},
+		"want": {{"category": "pod", "field": "spec.securityContext", "expected": "object", "got": "string"}},
+	},
+	"pod windowsOptions": {
+		"object": {"kind": "Pod", "spec": {"securityContext": {"windowsOptions": []}}},
+		"want": {{"category": "pod", "field": "spec.securityContext.windowsOptions", "expected": "object", "got": "array"}},
+	},
+	"pod user": {
+		"object": {"kind": "Pod", "spec": {"securityContext": {"windowsOptions": {"runAsUserName": {}}}}},
+		"want": {{"category": "user", "field": "spec.securityContext.windowsOptions.runAsUserName", "expected": "string", "got": "object"}},
+	},
+	"os fields": {
+		"object": {"kind": "Pod", "spec": {"os": {"name": 1}, "nodeSelector": {"kubernetes.io/os": true, "beta.kubernetes.io/os": ["windows"], "other": 1}}},
+		"want": {
+			{"category": "os", "field": "spec.os.name", "expected": "string", "got": "number"},
+			{"category": "os", "field": `spec.nodeSelector["kubernetes.io/os"]`, "expected": "string", "got": "boolean"},
+			{"category": "os", "field": `spec.nodeSelector["beta.kubernetes.io/os"]`, "expected": "string", "got": "array"},
+		},
+	},
+	"os objects": {
+		"object": {"kind": "Pod", "spec": {"os": "windows", "nodeSelector": "windows", "affinity": "x"}},
+		"want": {
+			{"category": "os", "field": "spec.os", "expected": "object", "got": "string"},
+			{"category": "os", "field": "spec.nodeSelector", "expected": "object", "got": "string"},
+			{"category": "os", "field": "spec.affinity", "expected": "object", "got": "string"},
+		},
+	},
+	"affinity chain": {
+		"object": {"kind": "Pod", "spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": {}}}}}},
+		"want": {{"category": "os", "field": "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms", "expected": "array", "got": "object"}},
+	},
+	"affinity node affinity": {
+		"object": {"kind": "Pod", "spec": {"affinity": {"nodeAffinity": 1}}},
+		"want": {{"category": "os", "field": "spec.affinity.nodeAffinity", "expected": "object", "got": "number"}},
+	},
+	"affinity required": {
+		"object": {"kind": "Pod", "spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": []}}}},
+		"want": {{"category": "os", "field": "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution", "expected": "object", "got": "array"}},
+	},
+	"affinity terms": {
+		"object": {"kind": "Pod", "spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
+			"x",
+			{"matchExpressions": "x"},
+			{"matchExpressions": [
+				"x",
+				{"key": 1},
+				{"key": "zone", "operator": 1, "values": "x"},
+				{"key": "kubernetes.io/os", "values": "windows"},
+				{"key": "kubernetes.io/os", "operator": "In", "values": [1]},
+			]},
+		]}}}}},
+		"want": {
+			{"category": "os", "field": "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0]", "expected": "object", "got": "string"},
+			{"category": "os", "field": "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[1].matchExpressions", "expected": "array", "got": "string"},
+			{"category": "os", "field": "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[2].matchExpressions[0]", "expected": "object", "got": "string"},
+			{"category": "os", "field": "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[2].matchExpressions[1].key", "expected": "string", "got": "number"},
+			{"category": "os", "field": "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[2].matchExpressions[3].operator", "expected": "string", "got": "null"},
+			{"category": "os", "field": "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[2].matchExpressions[3].values", "expected": "array", "got": "string"},
+			{"category": "os", "field": "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[2].matchExpressions[4].values[0]", "expected": "string", "got": "number"},
+		},
+	},
+	"volumes": {
+		"object": {"kind": "Pod", "spec": {"volumes": "x"}},
+		"want": {{"category": "volumes", "field": "spec.volumes", "expected": "array", "got": "string"}},
+	},
+	"volume entries": {
+		"object": {"kind": "Pod", "spec": {"volumes": [
+			"x",
+			{"name": "a", "hostPath": "C:/"},
+			{"name": "b", "hostPath": {}},
+			{"hostPath": {"path": 1}},
+			{"name": 1, "emptyDir": {}},
+			{"name": "n", "hostPath": null},
+		]}},
+		"want": {
+			{"category": "volumes", "field": "spec.volumes[0]", "expected": "object", "got": "string"},
+			{"category": "volumes", "field": "spec.volumes[1].hostPath", "expected": "object", "got": "string"},
+			{"category": "volumes", "field": "spec.volumes[2].hostPath.path", "expected": "string", "got": "null"},
+			{"category": "volumes", "field": "spec.volumes[3].hostPath.path", "expected": "string", "got": "number"},
+			{"category": "volumes", "field": "spec.volumes[3].name", "expected": "string", "got": "null"},
+		},
+	},
+	"nulls are absent": {
+		"object": {"kind": "Pod", "spec": {
+			"securityContext": {"windowsOptions": null},
+			"containers": [{"securityContext": null, "image": null, "volumeMounts": null}],
+			"initContainers": null,
+			"volumes": null,
+			"os": null,
+			"nodeSelector": null,
+			"affinity": null,
+		}},
+		"want": set(),
+	},
+}
+
+test_malformed[name] if {
+	some name, tc in malformed_cases
+	pods.pod({"object": tc.object}).malformed == tc.want
+}
