@@ -11,7 +11,7 @@ logger = logging.getLogger(__name__)
 
 # Each command is a module with register(subparsers); the parser it adds sets
 # ``func`` to a callable taking the parsed arguments and returning an exit code.
-COMMANDS = ["serve", "constraints", "testcmd", "check"]
+COMMANDS = ["serve", "constraints", "testcmd", "check", "audit"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,300 @@
+"""``winpod audit``: what already runs, or is about to, judged by the real decision API.
+
+Reads cluster exports (``kubectl get pods,deploy,ds,sts,rs,job,cronjob -A -o json``),
+multi-document YAML, JSON and manifest trees; reports a table, JSON or SARIF.
+``--inventory`` lists every HostProcess workload whatever the config says.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+import sys
+from collections import Counter
+from dataclasses import asdict, dataclass
+from pathlib import Path, PurePath
+from typing import Any, TextIO
+
+from harness import __version__, manifests
+from harness.config import load_config
+from harness.kinds import is_governed
+from harness.opa import OpaClient, add_server_arguments, server_from_args
+from harness.testcmd import POLICIES, terminate_cleanly
+
+logger = logging.getLogger(__name__)
+
+INVENTORY_PATH = "winpod/inventory"
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_LEVELS = {"deny": "error", "warn": "warning", "dryrun": "note"}
+_CONTAINER = re.compile(r"^(.*?)\.(containers|initContainers|ephemeralContainers)\[(\d+)\]")
+
+
+@dataclass(frozen=True)
+class Finding:
+    source: str
+    document: int
+    item: int | None
+    line: int
+    namespace: str
+    kind: str
+    name: str
+    container: str
+    rule: str
+    code: str
+    constraint: str
+    enforcementAction: str  # noqa: N815 - the decision API's field name
+    field: str
+    msg: str
+
+
+@dataclass
+class Audit:
+    scanned: int
+    skipped: Counter
+    findings: list[Finding]
+    errors: list[manifests.DocumentError]
+
+    @property
+    def with_violations(self) -> int:
+        return len({(f.source, f.document, f.item) for f in self.findings})
+
+    def exit_code(self) -> int:
+        if self.errors:
+            return 2
+        return 1 if any(f.enforcementAction == "deny" for f in self.findings) else 0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "audit",
+        help="audit cluster exports and manifest trees",
+        description="Evaluate every object of a cluster export or manifest tree through the OPA decision API. "
+        "Exit 0 when clean, 1 on findings at deny level, 2 on input errors.",
+    )
+    parser.add_argument("paths", nargs="*", default=[manifests.STDIN], metavar="FILE|DIR|-",
+                        help="kubectl -o json/yaml output, manifests or directories of them (default: stdin)")
+    parser.add_argument("--config", help="winpod-guard PolicyConfig (default: the built-in config)")
+    parser.add_argument("--format", choices=("table", "json", "sarif"), default="table")
+    parser.add_argument("-o", "--output", help="write the report to this file instead of stdout")
+    parser.add_argument("--inventory", action="store_true",
+                        help="list every HostProcess workload with its namespace, accounts and images")
+    add_server_arguments(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_config(args.config) if args.config else None
+    documents, errors = manifests.read(args.paths)
+    for error in errors:
+        print(f"winpod audit: {error}", file=sys.stderr)
+    with terminate_cleanly(), server_from_args(args) as opa:
+        opa.load_policies(POLICIES)
+        if config is not None:
+            opa.put_config(config)
+        if args.inventory:
+            rows = inventory(opa, documents)
+            _write(args.output, lambda out: _inventory_table(rows, out) if args.format == "table"
+                   else json.dump({"hostProcessWorkloads": rows}, out, indent=2))
+            return 2 if errors else 0
+        result = audit(opa, documents, errors)
+    writer = {"table": write_table, "json": write_json, "sarif": write_sarif}[args.format]
+    _write(args.output, lambda out: writer(result, out))
+    return result.exit_code()
+
+
+def audit(opa: OpaClient, documents: list[manifests.Document], errors: list[manifests.DocumentError]) -> Audit:
+    governed = [d for d in documents if is_governed(d.obj)]
+    skipped = Counter(_kind(d.obj) for d in documents if not is_governed(d.obj))
+    findings = []
+    for document, decision in zip(governed, opa.decide_many([d.obj for d in governed]), strict=True):
+        for violation in decision["violations"]:
+            findings.append(_finding(document, violation))
+    return Audit(scanned=len(governed), skipped=skipped, findings=findings, errors=errors)
+
+
+def inventory(opa: OpaClient, documents: list[manifests.Document]) -> list[dict]:
+    """Every governed object with a HostProcess container, its accounts and images."""
+    governed = [d for d in documents if is_governed(d.obj)]
+    answer = opa.evaluate(INVENTORY_PATH, {"items": [d.obj for d in governed]}).result
+    rows = []
+    for document, entry in zip(governed, answer["items"], strict=True):
+        if entry["containers"]:
+            meta = _metadata(document.obj)
+            rows.append({
+                "namespace": _namespace(meta), "kind": document.obj["kind"], "name": _name(meta),
+                "source": document.source, "line": document.line,
+                "hostNetwork": entry["hostNetwork"], "containers": entry["containers"],
+            })
+    return sorted(rows, key=lambda r: (r["namespace"], r["kind"], r["name"], r["source"], r["line"]))
+
+
+# --- reports ---------------------------------------------------------------------
+
+
+def write_table(result: Audit, out: TextIO) -> None:
+    by_object: dict[tuple, list[Finding]] = {}
+    for f in sorted(result.findings, key=lambda f: (f.namespace, f.kind, f.name, f.source, f.line, f.field, f.code)):
+        by_object.setdefault((f.namespace, f.kind, f.name, f.source, f.document, f.item), []).append(f)
+    namespace = None
+    for (ns, kind, name, source, _, _), findings in by_object.items():
+        if ns != namespace:
+            namespace = ns
+            out.write(f"namespace {ns}\n")
+        out.write(f"  {kind}/{name}  ({source}:{findings[0].line})\n")
+        for f in findings:
+            container = f"container {f.container}" if f.container else "pod"
+            out.write(f"    {f.enforcementAction:<6} {f.rule:<11} {f.constraint}  {container}  {f.field}\n")
+            out.write(f"           {f.msg}\n")
+    for error in result.errors:
+        out.write(f"error: {error}\n")
+    out.write(_summary(result) + "\n")
+
+
+def write_json(result: Audit, out: TextIO) -> None:
+    json.dump({
+        "summary": {
+            "scanned": result.scanned,
+            "withViolations": result.with_violations,
+            "byRule": dict(sorted(Counter(f.rule for f in result.findings).items())),
+            "skipped": dict(sorted(result.skipped.items())),
+            "errors": len(result.errors),
+        },
+        "findings": [asdict(f) for f in result.findings],
+        "errors": [asdict(e) for e in result.errors],
+    }, out, indent=2)
+    out.write("\n")
+
+
+def write_sarif(result: Audit, out: TextIO) -> None:
+    codes = sorted({f.code for f in result.findings})
+    results = [{
+        "ruleId": f.code,
+        "ruleIndex": codes.index(f.code),
+        "level": SARIF_LEVELS.get(f.enforcementAction, "error"),
+        "message": {"text": f"{f.msg} (constraint {f.constraint}, {f.enforcementAction})"},
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": {"uri": _uri(f.source)},
+                "region": {"startLine": f.line},
+            },
+            "logicalLocations": [{"fullyQualifiedName": f"{f.kind}/{f.namespace}/{f.name}:{f.field}"}],
+        }],
+        "properties": {"constraint": f.constraint, "enforcementAction": f.enforcementAction,
+                       "rule": f.rule, "field": f.field},
+    } for f in result.findings]
+    json.dump({
+        "$schema": SARIF_SCHEMA,
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {
+                "name": "winpod-guard",
+                "version": __version__,
+                "rules": [{"id": code, "name": code, "shortDescription": {"text": code}} for code in codes],
+            }},
+            "results": results,
+        }],
+    }, out, indent=2)
+    out.write("\n")
+
+
+def _summary(result: Audit) -> str:
+    by_rule = Counter(f.rule for f in result.findings)
+    parts = [f"{result.scanned} objects scanned", f"{result.with_violations} with violations"]
+    if by_rule:
+        parts.append("by rule: " + ", ".join(f"{rule} {n}" for rule, n in sorted(by_rule.items())))
+    if result.skipped:
+        skipped = ", ".join(f"{kind} {n}" for kind, n in sorted(result.skipped.items()))
+        parts.append(f"{sum(result.skipped.values())} skipped ({skipped})")
+    if result.errors:
+        parts.append(f"{len(result.errors)} unreadable documents")
+    return "; ".join(parts)
+
+
+def _inventory_table(rows: list[dict], out: TextIO) -> None:
+    for row in rows:
+        out.write(f"{row['namespace']}  {row['kind']}/{row['name']}  hostNetwork={str(row['hostNetwork']).lower()}"
+                  f"  ({row['source']}:{row['line']})\n")
+        for c in row["containers"]:
+            out.write(f"    {c['name']}  user={c['user'] or '<image default>'}  image={c['image']}\n")
+    out.write(f"{len(rows)} HostProcess workloads\n")
+
+
+def _write(path: str | None, write: Any) -> None:
+    if path is None:
+        write(sys.stdout)
+        return
+    with open(path, "w", encoding="utf-8") as out:
+        write(out)
+
+
+# --- helpers -----------------------------------------------------------------------
+
+
+def _finding(document: manifests.Document, violation: dict) -> Finding:
+    meta = _metadata(document.obj)
+    return Finding(
+        source=document.source,
+        document=document.number,
+        item=document.item,
+        line=document.line_of(violation["field"]),
+        namespace=_namespace(meta),
+        kind=document.obj["kind"],
+        name=_name(meta),
+        container=_container(document.obj, violation["field"]),
+        rule=violation["rule"],
+        code=violation["code"],
+        constraint=violation["constraint"],
+        enforcementAction=violation["enforcementAction"],
+        field=violation["field"],
+        msg=violation["msg"],
+    )
+
+
+def _container(obj: Any, field: str) -> str:
+    """The name of the container a field points into, or "" for pod-level fields."""
+    match = _CONTAINER.match(field)
+    if not match:
+        return ""
+    value = obj
+    for part in match.group(1).split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    containers = value.get(match.group(2)) if isinstance(value, dict) else None
+    index = int(match.group(3))
+    if isinstance(containers, list) and index < len(containers) and isinstance(containers[index], dict):
+        name = containers[index].get("name")
+        if isinstance(name, str):
+            return name
+    return f"{match.group(2)}[{index}]"
+
+
+def _metadata(obj: dict) -> dict:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, dict) else {}
+
+
+def _namespace(meta: dict) -> str:
+    namespace = meta.get("namespace")
+    return namespace if isinstance(namespace, str) and namespace else "default"
+
+
+def _name(meta: dict) -> str:
+    name = meta.get("name") or meta.get("generateName")
+    return name if isinstance(name, str) else "<unnamed>"
+
+
+def _kind(obj: Any) -> str:
+    kind = obj.get("kind") if isinstance(obj, dict) else None
+    return kind if isinstance(kind, str) and kind else "<no kind>"
+
+
+def _uri(source: str) -> str:
+    if source == "<stdin>":
+        return "stdin"
+    path = Path(source)
+    try:
+        path = path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        pass
+    return PurePath(path).as_posix()
