@@ -21,6 +21,8 @@ from harness.tools import REPO_ROOT
 
 POLICIES = REPO_ROOT / "policies"
 REQUIRE_DOCKER_ENV = "WINPOD_REQUIRE_DOCKER"
+# CI sets it: every test is required there, so a skip of any cause fails the run.
+FORBID_SKIPS_ENV = "WINPOD_FORBID_SKIPS"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -54,6 +56,16 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     if os.environ.get(REQUIRE_DOCKER_ENV) == "1":
         pytest.fail(f"{problem}, and {REQUIRE_DOCKER_ENV}=1 forbids skipping the container tests", pytrace=False)
     pytest.skip(problem)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and not hasattr(report, "wasxfail") and os.environ.get(FORBID_SKIPS_ENV) == "1":
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped ({reason}), and {FORBID_SKIPS_ENV}=1 forbids skipping a required test"
 
 
 @pytest.fixture(scope="session")
