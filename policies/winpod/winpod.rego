@@ -43,7 +43,9 @@ _is_usable(config) if {
 
 # METADATA
 # title: decision
-# description: The decision for input, always defined.
+# description: The decision for input, always defined (no input is no object).
+default decision := {"allowed": true, "violations": []}
+
 decision := decide(input)
 
 # METADATA
