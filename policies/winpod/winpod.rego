@@ -42,7 +42,9 @@ _is_usable(config) if {
 }
 
 # METADATA
+# scope: document
 # title: decision
+# entrypoint: true
 # description: The decision for input, always defined (no input is no object).
 default decision := {"allowed": true, "violations": []}
 
@@ -50,12 +52,13 @@ decision := decide(input)
 
 # METADATA
 # title: batch
+# entrypoint: true
 # description: One decision per element of input.items, in order.
 batch := {"decisions": [decide(item) | some item in _items]}
 
-_items := input.items if is_array(input.items)
+default _items := []
 
-else := []
+_items := input.items if is_array(input.items)
 
 # METADATA
 # title: decide
@@ -64,13 +67,13 @@ decide(x) := {"allowed": _allowed(violations), "violations": violations} if {
 	violations := _violations(_review(x))
 } else := {"allowed": true, "violations": []}
 
+default _allowed(_) := false
+
 _allowed(violations) if {
 	every v in violations {
 		v.enforcementAction != "deny"
 	}
 }
-
-default _allowed(_) := false
 
 # The review the rules see: the object, and the namespace SPEC 3 resolves.
 _review(x) := {"object": obj, "namespace": pods.namespace({"object": obj, "namespace": request_namespace})} if {
@@ -96,7 +99,7 @@ _has_kind(x) if _value(x, "kind") != null
 
 _violations(review) := sort([v |
 	some constraint in effective_config.constraints
-	match.matches(_value(constraint, "match"), review.object, review.namespace)
+	match.applies(_value(constraint, "match"), review.object, review.namespace)
 	action := _enforcement_action(constraint)
 	some raw in _rule_violations(constraint.rule, review, _value(constraint, "parameters"))
 	v := {
@@ -123,6 +126,7 @@ _enforcement_action(constraint) := constraint.enforcementAction if {
 
 # METADATA
 # title: admission
+# entrypoint: true
 # description: >-
 #   The AdmissionReview response for an AdmissionReview input: uid echoed,
 #   allowed, a 403 status listing the deny violations, warnings for warn ones.
@@ -137,25 +141,33 @@ admission := {
 }
 
 # The API server expects the version it sent back.
-_admission_api_version := input.apiVersion if {
-	input.apiVersion in {"admission.k8s.io/v1", "admission.k8s.io/v1beta1"}
-} else := "admission.k8s.io/v1"
+default _admission_api_version := "admission.k8s.io/v1"
+
+_admission_api_version := input.apiVersion if input.apiVersion in {"admission.k8s.io/v1", "admission.k8s.io/v1beta1"}
+
+default _uid := ""
 
 _uid := input.request.uid if is_string(input.request.uid)
 
-else := ""
+default _status := {}
 
-_status := {"status": {"code": 403, "reason": "Forbidden", "message": concat("\n", _lines("deny"))}} if {
+_status := {"status": {"code": 403, "reason": "Forbidden", "message": message}} if {
 	not decision.allowed
-} else := {}
+	message := concat("\n", _lines("deny"))
+}
+
+default _warnings := {}
 
 _warnings := {"warnings": lines} if {
 	lines := _lines("warn")
 	count(lines) > 0
-} else := {}
+}
 
 # Gatekeeper's format: one "[constraint] message" per violation.
-_lines(action) := [sprintf("[%s] %s", [v.constraint, v.msg]) | some v in decision.violations; v.enforcementAction == action]
+_lines(action) := [sprintf("[%s] %s", [v.constraint, v.msg]) |
+	some v in decision.violations
+	v.enforcementAction == action
+]
 
 _value(x, key) := v if v := x[key]
 

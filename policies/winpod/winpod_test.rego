@@ -1,6 +1,7 @@
 package winpod_test
 
 import data.winpod
+import data.winpod.defaults
 
 pod(name, spec) := {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}
 
@@ -283,7 +284,7 @@ config_cases := {
 test_decision_config[name] if {
 	some name, tc in config_cases
 	admin := object.union(windows_admin, {"metadata": {"namespace": tc.namespace, "labels": tc.labels}})
-	winpod.decision == tc.want with input as admin with data.winpod.config as config
+	winpod.decision == tc.want with input as admin with winpod.config as config
 }
 
 test_dryrun_is_reported if {
@@ -295,7 +296,7 @@ test_dryrun_is_reported if {
 		"rule": "users", "code": "users.not-allowed", "constraint": "users-audit", "enforcementAction": "dryrun",
 		"field": "spec.template.spec.containers[0].securityContext.windowsOptions.runAsUserName",
 		"msg": `DaemonSet/tools/agent: container "a" runs as "ContainerUser", which is not in allowedUserNames ["ContainerAdministrator"]`,
-	}]} with input as pod_as_user with data.winpod.config as config
+	}]} with input as pod_as_user with winpod.config as config
 }
 
 # A config that cannot be read falls back to the built-in one, never to nothing.
@@ -310,13 +311,13 @@ unusable_configs := {
 
 test_unusable_config_falls_back_to_the_default[name] if {
 	some name, unusable in unusable_configs
-	winpod.effective_config == data.winpod.defaults.config with data.winpod.config as unusable
+	winpod.effective_config == defaults.config with winpod.config as unusable
 	winpod.decision == {"allowed": false, "violations": [windows_admin_violation("tools", "default-users", "deny")]} with input as windows_admin
-		with data.winpod.config as unusable
+		with winpod.config as unusable
 }
 
 test_empty_config_enforces_nothing if {
-	winpod.decision == {"allowed": true, "violations": []} with input as windows_admin with data.winpod.config as {"constraints": []}
+	winpod.decision == {"allowed": true, "violations": []} with input as windows_admin with winpod.config as {"constraints": []}
 }
 
 test_violations_are_sorted if {
@@ -378,7 +379,7 @@ test_admission_warnings if {
 			"allowed": true,
 			"warnings": [`[users-warn] DaemonSet/legacy-app/agent: container "a" runs as "ContainerAdministrator", which is not in allowedUserNames ["ContainerUser"]`],
 		},
-	} with input as admission_request(legacy) with data.winpod.config as config
+	} with input as admission_request(legacy) with winpod.config as config
 }
 
 test_admission_echoes_v1beta1 if {

@@ -49,10 +49,11 @@ _entries(pod, p, volume) := [entry |
 	paths.allows(entry.pathPrefix, volume.path, pod.windows)
 ]
 
-_not_allowed(pod, p) := {result.violation("hostpath.not-allowed", concat("", [pods.volume_field(pod, volume), ".hostPath.path"]), msg) |
+_not_allowed(pod, p) := {result.violation("hostpath.not-allowed", field, msg) |
 	some volume in pod.volumes
 	is_string(volume.path)
 	count(_entries(pod, p, volume)) == 0
+	field := concat("", [pods.volume_field(pod, volume), ".hostPath.path"])
 	msg := _not_allowed_message(pod, volume)
 }
 
@@ -69,7 +70,7 @@ _not_allowed_message(pod, volume) := sprintf(
 
 # Allowed only by entries that say readOnly: every mount must be readOnly.
 # Any readOnly value but false or null asks for read-only (fail closed).
-_writable(pod, p) := {result.violation("hostpath.writable", concat("", [pods.mount_field(pod, c, mount), ".readOnly"]), msg) |
+_writable(pod, p) := {result.violation("hostpath.writable", field, msg) |
 	some volume in pod.volumes
 	is_string(volume.path)
 	entries := _entries(pod, p, volume)
@@ -81,6 +82,7 @@ _writable(pod, p) := {result.violation("hostpath.writable", concat("", [pods.mou
 	some mount in pods.mounts(c)
 	mount.name == volume.name
 	not mount.read_only
+	field := concat("", [pods.mount_field(pod, c, mount), ".readOnly"])
 	msg := sprintf(
 		"%s: hostPath volume %s path %s is allowed read-only only, but %s mounts it writable",
 		[pod.label, result.show(volume.name), result.show(volume.path), pods.label(pod, c)],

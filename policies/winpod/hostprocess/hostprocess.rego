@@ -49,8 +49,9 @@ _not_allowed(pod, p) := _pod_not_allowed(pod) | _containers_not_allowed(pod) if 
 	not params.is_true(p, "allowHostProcess")
 } else := set()
 
-_pod_not_allowed(pod) := {result.violation("hostprocess.not-allowed", concat("", [pod.prefix, ".securityContext.windowsOptions.hostProcess"]), msg) |
+_pod_not_allowed(pod) := {result.violation("hostprocess.not-allowed", field, msg) |
 	pods.is_host_process_value(pod.host_process)
+	field := concat("", [pod.prefix, ".securityContext.windowsOptions.hostProcess"])
 	msg := sprintf(
 		"%s: pod-level hostProcess is %s, but HostProcess containers are not allowed",
 		[pod.label, result.show(pod.host_process)],

@@ -180,6 +180,11 @@ cases := {
 			`Pod/ns/p: container "a" runs as "NT AUTHORITY\LOCAL SERVICE", which is not in allowedUserNames []`,
 		)},
 	},
+	"allowed: an empty allowedImages allows any image": {
+		"object": pod(good),
+		"parameters": {"allowHostProcess": true, "allowedImages": []},
+		"want": set(),
+	},
 	"allowed with an image glob": {
 		"object": pod(good),
 		"parameters": {"allowHostProcess": true, "allowedImages": ["mcr.microsoft.com/windows/nanoserver:*"]},

@@ -65,9 +65,10 @@ _message(pod, c, account, allowed) := sprintf(
 		"%s: %s sets no runAsUserName and image %s is not in nonAdminImages, ",
 		"so it presumably runs as %s, which is not in allowedUserNames %s",
 	]),
-	[pod.label, pods.label(pod, c), result.show(object.get(c.container, "image", null)), account.name, result.show(allowed)],
+	[pod.label, pods.label(pod, c), result.show(image), account.name, result.show(allowed)],
 ) if {
 	account.name == "ContainerAdministrator"
+	image := object.get(c.container, "image", null)
 } else := sprintf(
 	"%s: %s sets no runAsUserName, so it runs as its image's default user %s, which is not in allowedUserNames %s",
 	[pod.label, pods.label(pod, c), account.name, result.show(allowed)],

@@ -9,6 +9,7 @@
 package lib.winpod.globs
 
 # METADATA
+# scope: document
 # title: matches
 # description: True when the string value matches the glob pattern; false for non-strings.
 default matches(_, _) := false
@@ -28,6 +29,7 @@ matches(pattern, value) if {
 }
 
 # METADATA
+# scope: document
 # title: matches_any
 # description: True when value matches some pattern of the list; a non-list matches nothing.
 default matches_any(_, _) := false

@@ -16,11 +16,12 @@ package lib.winpod.match
 import data.lib.winpod.pods
 
 # METADATA
-# title: matches
+# scope: document
+# title: applies
 # description: True when the constraint match selects the object in namespace ns.
-default matches(_, _, _) := false
+default applies(_, _, _) := false
 
-matches(match, obj, ns) if {
+applies(match, obj, ns) if {
 	is_object(match)
 	_namespaces_match(object.get(match, "namespaces", null), ns)
 	not _excluded(object.get(match, "excludedNamespaces", null), ns)
@@ -28,7 +29,7 @@ matches(match, obj, ns) if {
 	_selector_matches(object.get(match, "labelSelector", null), obj)
 }
 
-matches(match, obj, _) if {
+applies(match, obj, _) if {
 	not is_object(match)
 	_kinds_match(null, obj)
 }
@@ -82,7 +83,7 @@ _entry_lists(entry, gvk) if {
 	_listed(object.get(entry, "apiGroups", null), gvk.group)
 }
 
-_governed := {concat("/", [group, kind]) |
+_governed contains concat("/", [group, kind]) if {
 	some entry in pods.kinds
 	some group in entry.apiGroups
 	some kind in entry.kinds
@@ -124,6 +125,7 @@ _group([_]) := ""
 _group([group, _]) := group
 
 # METADATA
+# scope: document
 # title: wildcard_matches
 # description: >-
 #   Gatekeeper's namespace wildcard, *x* (contains), *x (suffix), x* (prefix)
@@ -250,7 +252,3 @@ _array(x, key) := v if {
 	v := x[key]
 	is_array(v)
 } else := []
-
-_as_object(x) := x if is_object(x)
-
-else := {}

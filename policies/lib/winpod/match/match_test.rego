@@ -7,7 +7,7 @@ deployment := {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name
 pod := {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}}
 
 # Expected values follow Gatekeeper v3.23 pkg/mutation/match and SPEC 3.
-match_cases := {
+applies_cases := {
 	"no match selects a governed kind": {"match": null, "object": deployment, "ns": "a", "want": true},
 	"empty match selects a governed kind": {"match": {}, "object": deployment, "ns": "a", "want": true},
 	"no match does not select other kinds": {"match": null, "object": {"apiVersion": "v1", "kind": "ConfigMap"}, "ns": "a", "want": false},
@@ -72,9 +72,9 @@ match_cases := {
 	"selector of the wrong type never narrows": {"match": {"labelSelector": "app=web"}, "object": pod, "ns": "a", "want": true},
 }
 
-test_matches[name] if {
-	some name, tc in match_cases
-	match.matches(tc.match, tc.object, tc.ns) == tc.want
+test_applies[name] if {
+	some name, tc in applies_cases
+	match.applies(tc.match, tc.object, tc.ns) == tc.want
 }
 
 group_kind_cases := {

@@ -27,6 +27,7 @@ list(parameters, key, default_value) := value if {
 } else := []
 
 # METADATA
+# scope: document
 # title: is_true
 # description: True only when the parameter is the boolean true.
 default is_true(_, _) := false
@@ -34,6 +35,7 @@ default is_true(_, _) := false
 is_true(parameters, key) if parameters[key] == true
 
 # METADATA
+# scope: document
 # title: is_false
 # description: True only when the parameter is the boolean false.
 default is_false(_, _) := false

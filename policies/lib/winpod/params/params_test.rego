@@ -14,7 +14,7 @@ test_object_of[name] if {
 	params.object_of(tc.parameters) == tc.want
 }
 
-list_cases := {
+array_cases := {
 	"set": {"parameters": {"k": ["a"]}, "want": ["a"]},
 	"empty": {"parameters": {"k": []}, "want": []},
 	"absent": {"parameters": {}, "want": ["default"]},
@@ -24,7 +24,7 @@ list_cases := {
 }
 
 test_list[name] if {
-	some name, tc in list_cases
+	some name, tc in array_cases
 	params.list(tc.parameters, "k", ["default"]) == tc.want
 }
 

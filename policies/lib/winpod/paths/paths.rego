@@ -14,6 +14,7 @@ package lib.winpod.paths
 import data.lib.winpod.globs
 
 # METADATA
+# scope: document
 # title: is_windows
 # description: >-
 #   True when the path takes Windows semantics: it has a drive letter, starts
@@ -43,6 +44,7 @@ normalize(path, windows_pod) := _windows(replace(lower(path), "/", `\`)) if {
 } else := _posix(path) if is_string(path)
 
 # METADATA
+# scope: document
 # title: allows
 # description: True when the allowedHostPaths pathPrefix allows the hostPath path (both strings).
 default allows(_, _, _) := false

@@ -50,6 +50,7 @@ _container_lists := {
 }
 
 # METADATA
+# scope: document
 # title: namespace
 # description: The object's metadata.namespace, else the review's (request's) namespace, else "default".
 default namespace(_) := "default"
@@ -61,6 +62,7 @@ namespace(review) := review.object.metadata.namespace if {
 }
 
 # METADATA
+# scope: document
 # title: name
 # description: The object's name, else its generateName (pods of controllers have only that at admission).
 default name(_) := "<unnamed>"
@@ -148,6 +150,7 @@ _containers(spec, pod_host_process, pod_user, pod_non_root) := [{
 ]
 
 # METADATA
+# scope: document
 # title: is_host_process_value
 # description: True for a hostProcess value that makes a HostProcess container, anything but false and null.
 default is_host_process_value(_) := false
@@ -158,6 +161,7 @@ is_host_process_value(v) if {
 }
 
 # METADATA
+# scope: document
 # title: is_windows
 # description: >-
 #   True for a Windows pod spec: os.name windows, an OS node selector or
@@ -172,7 +176,7 @@ is_windows(spec) if {
 }
 
 is_windows(spec) if {
-	some term in _array(object.get(spec, ["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"], {}), "nodeSelectorTerms")
+	some term in _array(object.get(spec, _required_affinity, {}), "nodeSelectorTerms")
 	some expression in _array(term, "matchExpressions")
 	expression.key in os_label_keys
 	expression.operator == "In"
@@ -195,7 +199,9 @@ _is_windows_name(s) if {
 
 # METADATA
 # title: mounts
-# description: The object entries of a container's volumeMounts, with their index, name and readOnly (true only for the boolean true).
+# description: >-
+#   The object entries of a container's volumeMounts, with their index, name
+#   and readOnly (true only for the boolean true).
 mounts(c) := [{"index": j, "name": object.get(m, "name", null), "read_only": object.get(m, "readOnly", null) == true} |
 	some j, m in _array(c.container, "volumeMounts")
 	is_object(m)
@@ -224,7 +230,7 @@ host_process_field(pod, c) := _options_field(pod, c, c.host_process_inherited, "
 user_field(pod, c) := _options_field(pod, c, c.user_inherited, "runAsUserName")
 
 _options_field(pod, c, inherited, key) := concat("", [pod.prefix, ".securityContext.windowsOptions.", key]) if {
-	inherited
+	inherited == true
 	object.get(pod.spec, ["securityContext", "windowsOptions", key], null) != null
 } else := concat("", [field(pod, c), ".securityContext.windowsOptions.", key])
 
@@ -244,44 +250,62 @@ mount_field(pod, c, mount) := sprintf("%s.volumeMounts[%d]", [field(pod, c), mou
 volume_field(pod, volume) := sprintf("%s.volumes[%d]", [pod.prefix, volume.index])
 
 # Fail-closed type checks, one row per field read: [path, the types it may
-# have (null is absence), category, how the field path reads]. Problem
-# objects and field paths are built only for a failing row.
+# have (null is absence), category]. Problem objects and field paths are built
+# only for a failing row.
 _pod_fields := [
-	[["securityContext"], {"object", "null"}, "pod", ".securityContext"],
-	[["securityContext", "windowsOptions"], {"object", "null"}, "pod", ".securityContext.windowsOptions"],
-	[["securityContext", "windowsOptions", "runAsUserName"], {"string", "null"}, "user", ".securityContext.windowsOptions.runAsUserName"],
-	[["initContainers"], {"array", "null"}, "pod", ".initContainers"],
-	[["containers"], {"array", "null"}, "pod", ".containers"],
-	[["ephemeralContainers"], {"array", "null"}, "pod", ".ephemeralContainers"],
-	[["os"], {"object", "null"}, "os", ".os"],
-	[["os", "name"], {"string", "null"}, "os", ".os.name"],
-	[["nodeSelector"], {"object", "null"}, "os", ".nodeSelector"],
-	[["nodeSelector", "kubernetes.io/os"], {"string", "null"}, "os", `.nodeSelector["kubernetes.io/os"]`],
-	[["nodeSelector", "beta.kubernetes.io/os"], {"string", "null"}, "os", `.nodeSelector["beta.kubernetes.io/os"]`],
-	[["affinity"], {"object", "null"}, "os", ".affinity"],
-	[["affinity", "nodeAffinity"], {"object", "null"}, "os", ".affinity.nodeAffinity"],
-	[["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"], {"object", "null"}, "os", ".affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution"],
+	[["securityContext"], {"object", "null"}, "pod"],
+	[["securityContext", "windowsOptions"], {"object", "null"}, "pod"],
+	[["securityContext", "windowsOptions", "runAsUserName"], {"string", "null"}, "user"],
+	[["initContainers"], {"array", "null"}, "pod"],
+	[["containers"], {"array", "null"}, "pod"],
+	[["ephemeralContainers"], {"array", "null"}, "pod"],
+	[["os"], {"object", "null"}, "os"],
+	[["os", "name"], {"string", "null"}, "os"],
+	[["nodeSelector"], {"object", "null"}, "os"],
+	[["nodeSelector", "kubernetes.io/os"], {"string", "null"}, "os"],
+	[["nodeSelector", "beta.kubernetes.io/os"], {"string", "null"}, "os"],
+	[["affinity"], {"object", "null"}, "os"],
+	[["affinity", "nodeAffinity"], {"object", "null"}, "os"],
+	[["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"], {"object", "null"}, "os"],
 	[
 		["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"],
-		{"array", "null"}, "os",
-		".affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms",
+		{"array", "null"},
+		"os",
 	],
-	[["volumes"], {"array", "null"}, "volumes", ".volumes"],
+	[["volumes"], {"array", "null"}, "volumes"],
 ]
 
 _container_fields := [
-	[["securityContext"], {"object", "null"}, "pod", ".securityContext"],
-	[["securityContext", "windowsOptions"], {"object", "null"}, "pod", ".securityContext.windowsOptions"],
-	[["securityContext", "windowsOptions", "runAsUserName"], {"string", "null"}, "user", ".securityContext.windowsOptions.runAsUserName"],
-	[["image"], {"string", "null"}, "image", ".image"],
-	[["volumeMounts"], {"array", "null"}, "volumes", ".volumeMounts"],
+	[["securityContext"], {"object", "null"}, "pod"],
+	[["securityContext", "windowsOptions"], {"object", "null"}, "pod"],
+	[["securityContext", "windowsOptions", "runAsUserName"], {"string", "null"}, "user"],
+	[["image"], {"string", "null"}, "image"],
+	[["volumeMounts"], {"array", "null"}, "volumes"],
 ]
+
+# How a path reads in a field: .a.b, or ["kubernetes.io/os"] for a key with a slash.
+_suffix(path) := concat("", [_segment(key) | some key in path])
+
+_segment(key) := sprintf(`["%s"]`, [key]) if contains(key, "/")
+
+else := concat("", [".", key])
 
 _required_affinity := ["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"]
 
-_malformed(obj, path, spec) := (((_spec_problems(obj, path) | _field_problems(concat(".", path), spec)) | _container_problems(concat(".", path), spec)) | _affinity_problems(concat(".", path), spec)) | _volume_problems(concat(".", path), spec)
+_malformed(obj, path, spec) := union({
+	_spec_problems(obj, path),
+	_field_problems(concat(".", path), spec),
+	_container_problems(concat(".", path), spec),
+	_affinity_problems(concat(".", path), spec),
+	_volume_problems(concat(".", path), spec),
+})
 
-_problem(category, field, expected, value) := {"category": category, "field": field, "expected": expected, "got": type_name(value)}
+_problem(category, field, expected, value) := {
+	"category": category,
+	"field": field,
+	"expected": expected,
+	"got": type_name(value),
+}
 
 # The type a field must have: the one of its allowed types that is not null.
 _expected(types) := [t | some t in types; t != "null"][0]
@@ -296,7 +320,7 @@ _spec_problems(obj, path) := set() if {
 	value != null
 }
 
-_field_problems(prefix, spec) := {_problem(row[2], concat("", [prefix, row[3]]), _expected(row[1]), value) |
+_field_problems(prefix, spec) := {_problem(row[2], concat("", [prefix, _suffix(row[0])]), _expected(row[1]), value) |
 	some row in _pod_fields
 	value := object.get(spec, row[0], null)
 	not type_name(value) in row[1]
@@ -310,10 +334,11 @@ _container_problems(prefix, spec) := {problem |
 
 _item_problems(prefix, list, i, item) := {_problem("pod", sprintf("%s.%s[%d]", [prefix, list, i]), "object", item)} if {
 	not is_object(item)
-} else := {_problem(row[2], concat("", [sprintf("%s.%s[%d]", [prefix, list, i]), row[3]]), _expected(row[1]), value) |
+} else := {_problem(row[2], field, _expected(row[1]), value) |
 	some row in _container_fields
 	value := object.get(item, row[0], null)
 	not type_name(value) in row[1]
+	field := concat("", [sprintf("%s.%s[%d]", [prefix, list, i]), _suffix(row[0])])
 } | {_mount_problem(sprintf("%s.%s[%d].volumeMounts[%d]", [prefix, list, i, j]), m) |
 	some j, m in _array(item, "volumeMounts")
 	not _is_named_object(m)
@@ -321,15 +346,16 @@ _item_problems(prefix, list, i, item) := {_problem("pod", sprintf("%s.%s[%d]", [
 
 _is_named_object(m) if is_string(m.name)
 
-_mount_problem(field, m) := _problem("volumes", concat("", [field, ".name"]), "string", object.get(m, "name", null)) if {
+_mount_problem(field, m) := _problem("volumes", concat("", [field, ".name"]), "string", name) if {
 	is_object(m)
+	name := object.get(m, "name", null)
 } else := _problem("volumes", field, "object", m)
 
 _affinity_problems(prefix, spec) := set() if {
 	object.get(spec, "affinity", null) == null
 } else := {problem |
 	some i, term in _array(object.get(spec, _required_affinity, {}), "nodeSelectorTerms")
-	field := sprintf("%s.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[%d]", [prefix, i])
+	field := sprintf("%s%s[%d]", [prefix, _suffix(array.concat(_required_affinity, ["nodeSelectorTerms"])), i])
 	some problem in _term_problems(field, term)
 }
 
@@ -375,7 +401,10 @@ _volume_item_problems(field, item) := {_problem("volumes", field, "object", item
 } else := {_problem("volumes", concat("", [field, ".hostPath"]), "object", item.hostPath)} if {
 	not is_object(item.hostPath)
 } else := {_problem("volumes", concat("", [field, suffix]), "string", value) |
-	some [suffix, value] in [[".hostPath.path", object.get(item, ["hostPath", "path"], null)], [".name", object.get(item, "name", null)]]
+	some [suffix, value] in [
+		[".hostPath.path", object.get(item, ["hostPath", "path"], null)],
+		[".name", object.get(item, "name", null)],
+	]
 	not is_string(value)
 }
 

@@ -9,7 +9,9 @@ package lib.winpod.result
 
 # METADATA
 # title: violation
-# description: A rule violation with its code (for example `hostpath.writable`), the field path in the object and a message.
+# description: >-
+#   A rule violation with its code (for example `hostpath.writable`), the
+#   field path in the object and a message.
 violation(code, field, msg) := {"msg": msg, "details": {"code": code, "field": field}}
 
 # METADATA

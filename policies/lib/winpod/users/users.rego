@@ -21,6 +21,7 @@ admin_accounts := {"containeradministrator", `nt authority\system`}
 default_non_admin_images := ["mcr.microsoft.com/windows/nanoserver"]
 
 # METADATA
+# scope: document
 # title: is_admin
 # description: True when user is an admin account, in any case.
 default is_admin(_) := false
@@ -31,6 +32,7 @@ is_admin(user) if {
 }
 
 # METADATA
+# scope: document
 # title: is_allowed
 # description: True when user matches an entry of the allow list; a non-list allows no one.
 default is_allowed(_, _) := false
@@ -42,6 +44,7 @@ is_allowed(user, entries) if {
 }
 
 # METADATA
+# scope: document
 # title: matches
 # description: >-
 #   True when user equals entry ignoring case, or entry is `DOMAIN\*` and user is
