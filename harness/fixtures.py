@@ -384,6 +384,11 @@ class _FileLoader:
         if not isinstance(description, str):
             raise self.fail(raw, name, "description", f"expected a string, got {_show(description)}", "description")
         manifest = self.patch(self.base(raw, name), raw, name)
+        odd = _non_json(manifest)
+        if odd is not None:
+            value, pointer = odd
+            raise self.fail(raw, name, "patch" if "patch" in raw else "base", "expected JSON values only (quote dates "
+                            f"and the like), got {value!r} at {pointer or '/'}", "patch" if "patch" in raw else "base")
         config = self.config(raw, name)
         shapes = self.choices(raw, name, "shape", "manifest", SHAPES)
         workloads = self.choices(raw, name, "workload", "Pod", tuple(WORKLOADS))
@@ -396,7 +401,7 @@ class _FileLoader:
                 raise self.fail(raw, name, "requestNamespace", "expected only shapes admissionreview and gatekeeper "
                                 "with it: a bare manifest has no request namespace", "requestNamespace")
         if workloads != ["Pod"] and (not isinstance(manifest, dict) or manifest.get("kind") != "Pod"):
-            raise self.fail(raw, name, "workload",
+            raise self.fail(self.setting(raw, "workload")[1], name, "workload",
                             f"expected the patched base to be a Pod to wrap it, got {_kind_of(manifest)}", "workload")
         expect = self.expect(raw, name)
         expanded = []
@@ -542,6 +547,23 @@ def _rebase_fields(expect: Expectation, workload: str) -> Expectation:
     patterns = tuple(ViolationPattern(p.code, p.constraint, p.enforcement_action, rebase(p.field))
                      for p in expect.violations)
     return Expectation(expect.allowed, patterns)
+
+
+def _non_json(value: object, pointer: str = "") -> tuple[object, str] | None:
+    """The first value JSON cannot carry (YAML reads 2024-01-31 as a date), with its JSON pointer."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _non_json(item, f"{pointer}/{key}") if isinstance(key, str) else (key, pointer)
+            if found is not None:
+                return found
+        return None
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _non_json(item, f"{pointer}/{index}")
+            if found is not None:
+                return found
+        return None
+    return None if value is None or isinstance(value, (str, bool, int, float)) else (value, pointer)
 
 
 def _is_fixture(document: object) -> bool:

@@ -50,16 +50,17 @@ def _details(result: CaseResult) -> list[str]:
     return lines
 
 
+def failure(result: CaseResult) -> str:
+    """A failing case: its id, expected vs actual on one line, then the disagreeing violations and the messages."""
+    case = result.case
+    lines = [f"FAILED {case.id} (line {case.line}): expected {case.expect.describe()}, got {_actual(result.decision)}"]
+    lines.extend(f"    {detail}" for detail in _details(result))
+    return "\n".join(lines)
+
+
 def text(results: Sequence[CaseResult], seconds: float) -> str:
-    """One block per failing case (its id, expected vs actual, the messages), then the summary line."""
-    lines = []
-    for result in results:
-        if result.passed:
-            continue
-        case = result.case
-        lines.append(f"FAILED {case.id} (line {case.line}): "
-                     f"expected {case.expect.describe()}, got {_actual(result.decision)}")
-        lines.extend(f"    {detail}" for detail in _details(result))
+    """One block per failing case, then the summary line."""
+    lines = [failure(result) for result in results if not result.passed]
     lines.append(summary(results, seconds))
     return "\n".join(lines) + "\n"
 

@@ -158,12 +158,12 @@ def _snapshot(paths: Sequence[Path]) -> dict[Path, int]:
 
 def _watched(args: argparse.Namespace, suite: Suite | None) -> tuple[list[Path], list[Path]]:
     """(policy paths, everything else): fixture paths, the default config, and what the cases use."""
-    others = [Path(p) for p in args.paths]
+    others = {Path(p).resolve() for p in args.paths}
     if args.config:
-        others.append(Path(args.config))
+        others.add(Path(args.config).resolve())
     if suite is not None:
-        others.extend(sorted(suite.sources))
-    return [args.policies], others
+        others |= suite.sources
+    return [args.policies.resolve()], sorted(others)
 
 
 def _watch(opa: OpaClient, args: argparse.Namespace, suite: Suite, out: TextIO = sys.stdout) -> int:
@@ -179,8 +179,7 @@ def _watch(opa: OpaClient, args: argparse.Namespace, suite: Suite, out: TextIO =
             policy_changes, other_changes = _changed(policies, new_policies), _changed(others, new_others)
             if not policy_changes and not other_changes:
                 continue
-            policies = new_policies
-            changed = sorted(policy_changes + other_changes)
+            changed = sorted(set(policy_changes + other_changes))
             print(f"--- {time.strftime('%H:%M:%S')} changed: {', '.join(str(p) for p in changed[:3])}"
                   + (f" and {len(changed) - 3} more" if len(changed) > 3 else ""), file=out, flush=True)
             try:
@@ -193,9 +192,12 @@ def _watch(opa: OpaClient, args: argparse.Namespace, suite: Suite, out: TextIO =
                 # say what is wrong and wait for the next save.
                 print(f"winpod: {exc}", file=out, flush=True)
                 code = exc.exit_code
-            # A fixed fixture may name new bases and configs: watch those too.
+            # Stamps from before the run, so a save during it is seen next
+            # time; a fixed fixture may name new bases and configs, watched
+            # from now on.
+            policies = new_policies
             policy_paths, other_paths = _watched(args, suite)
-            others = _snapshot(other_paths)
+            others = {**_snapshot(other_paths), **new_others}
     except KeyboardInterrupt:
         return code
 
