@@ -30,7 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Ask the decision API about every object in FILE (multi-document YAML, JSON, kind: List; "
         "directories recursively; - for stdin). Exit 0: all allowed; 1: some denied; 2: usage or input error.",
     )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="manifest files or directories, or - for stdin")
+    parser.add_argument("files", nargs="*", default=[manifests.STDIN], metavar="FILE",
+                        help="manifest files or directories, or - for stdin (the default)")
     parser.add_argument("--config", metavar="FILE", help="the config to decide with (default: the built-in one)")
     parser.add_argument("--policies", metavar="DIR", type=Path, default=POLICIES,
                         help="Rego to load (default: the repository's policies/)")
@@ -55,6 +56,8 @@ def run(args: argparse.Namespace) -> int:
 
 def read_objects(paths: Sequence[str]) -> list[manifests.Document]:
     """Every object under ``paths``, or a ManifestError naming each document that is not one."""
+    if manifests.STDIN in paths and sys.stdin.isatty():
+        raise HarnessError("no FILE given and stdin is a terminal: name manifest files, or pipe them in")
     documents, errors = manifests.read(paths)
     problems = [(error.source, error.number, str(error)) for error in errors]
     for document in documents:

@@ -11,6 +11,7 @@ import copy
 import fnmatch
 import hashlib
 import itertools
+import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -233,7 +234,7 @@ def wrap_input(obj: object, shape: str, namespace: str | None = None) -> object:
         request["namespace"] = namespace
     if shape == "gatekeeper":
         return {"review": request}
-    digest = hashlib.sha256(yaml.safe_dump(obj, sort_keys=True).encode()).hexdigest()
+    digest = hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
     uid = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
     return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"uid": uid, **request}}
 

@@ -307,7 +307,7 @@ def test_check_decides_every_object_and_exits_1_when_one_is_denied(tmp_path):
 
 def test_check_stdin_all_allowed_exits_0_with_json():
     deployment = MANIFESTS.split("---\n")[1]
-    result = winpod("check", "-", "--backend", "process", "--format", "json", stdin=deployment)
+    result = winpod("check", "--backend", "process", "--format", "json", stdin=deployment)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["summary"] == {"objects": 2, "allowed": 2, "denied": 0}
