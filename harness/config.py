@@ -338,7 +338,9 @@ def _path_prefix_problem(prefix: str) -> str | None:
     """Why ``prefix`` could never allow a volume (SPEC 2 "Path matching"), or None.
 
     An entry that can never match is a mistake in the file, not a policy: say so
-    rather than let the operator believe a path is allowed.
+    rather than let the operator believe a path is allowed. A prefix with a
+    drive letter or a backslash is a Windows path whatever the pod; any other
+    may also be a POSIX one, where ':' and a leading '//' are ordinary.
     """
     if prefix != prefix.strip():
         return "a path without surrounding blanks"
@@ -349,10 +351,11 @@ def _path_prefix_problem(prefix: str) -> str | None:
         return None
     if "*" in prefix:
         return "a path without '*' (only a named pipe entry may end in '*')"
-    if prefix.startswith(("\\\\", "//")):
-        return "a local path or a named pipe: UNC and device paths other than \\\\.\\pipe\\ are never allowed"
-    if ":" in (prefix[2:] if _DRIVE.match(prefix) else prefix):
-        return "a path with ':' only after a drive letter"
     if ".." in re.split(r"[\\/]", prefix):
         return "a path without a '..' segment"
+    if _DRIVE.match(prefix) or "\\" in prefix:
+        if prefix.replace("/", "\\").startswith("\\\\"):
+            return "a local path or a named pipe: UNC and device paths other than \\\\.\\pipe\\ are never allowed"
+        if ":" in (prefix[2:] if _DRIVE.match(prefix) else prefix):
+            return "a Windows path with ':' only after the drive letter"
     return None

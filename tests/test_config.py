@@ -77,6 +77,14 @@ def test_valid_config_comes_back_with_defaults_filled_in():
     }
 
 
+@pytest.mark.parametrize("prefix", ["//var/log", "/var/lib/a:b", "C:\\", "c:/data", "\\\\.\\pipe\\docker_engine", "relative\\dir"])
+def test_path_prefixes_some_pod_could_use_are_accepted(prefix):
+    """POSIX paths keep ':' and a leading '//' (SPEC 2: POSIX semantics unless the path or pod is Windows)."""
+    data = copy.deepcopy(VALID)
+    data["constraints"][2]["parameters"]["allowedHostPaths"][0]["pathPrefix"] = prefix
+    assert validate_config(data, "cfg.yaml")["constraints"][2]["parameters"]["allowedHostPaths"][0]["pathPrefix"] == prefix
+
+
 def test_result_does_not_share_state_with_the_input():
     data = copy.deepcopy(VALID)
     result = validate_config(data, "cfg.yaml")
@@ -215,7 +223,8 @@ REFUSALS = [
     ("path-star", _set(HP, "C:\\data\\*"), C2, "parameters.allowedHostPaths[0].pathPrefix", "without '*'"),
     ("path-unc", _set(HP, "\\\\server\\share"), C2, "parameters.allowedHostPaths[0].pathPrefix", "UNC and device paths"),
     ("path-device", _set(HP, "\\\\?\\C:\\data"), C2, "parameters.allowedHostPaths[0].pathPrefix", "UNC and device paths"),
-    ("path-colon", _set(HP, "C:\\data:stream"), C2, "parameters.allowedHostPaths[0].pathPrefix", "':' only after a drive letter"),
+    ("path-unc-mixed-slashes", _set(HP, "//server\\share"), C2, "parameters.allowedHostPaths[0].pathPrefix", "UNC and device paths"),
+    ("path-colon", _set(HP, "C:\\data:stream"), C2, "parameters.allowedHostPaths[0].pathPrefix", "':' only after the drive letter"),
     ("path-blank", _set(HP, " C:\\data"), C2, "parameters.allowedHostPaths[0].pathPrefix", "without surrounding blanks"),
     ("path-control", _set(HP, "C:\\da\tta"), C2, "parameters.allowedHostPaths[0].pathPrefix", "without control characters"),
     ("pipe-any", _set(HP, "\\\\.\\pipe\\*"), C2, "parameters.allowedHostPaths[0].pathPrefix", "non-empty prefix"),
