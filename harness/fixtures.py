@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import jsonpatch
-import jsonpointer
 import yaml
 
 from harness.config import load_config
@@ -453,7 +452,7 @@ class _FileLoader:
                 where += f" ({operation.get('op')} {operation.get('path')})"
             try:
                 document = jsonpatch.apply_patch(document, [_plain(operation)])
-            except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError) as exc:
+            except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError) as exc:
                 node = operation if isinstance(operation, _Mapping) else raw
                 raise self.fail(node, name, where, f"does not apply: {_short(str(exc))}", "patch") from exc
         return document
