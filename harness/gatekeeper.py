@@ -16,7 +16,6 @@
 """
 
 import argparse
-import copy
 import hashlib
 import json
 import logging
@@ -30,6 +29,7 @@ import yaml
 
 from harness.config import RULES, load_config, schema
 from harness.errors import HarnessError
+from harness.kinds import match_kinds
 from harness.tools import REPO_ROOT, tool_path
 
 logger = logging.getLogger(__name__)
@@ -37,14 +37,6 @@ logger = logging.getLogger(__name__)
 KINDS = {"hostprocess": "WinpodHostProcess", "users": "WinpodUsers", "hostpath": "WinpodHostPath"}
 TARGET = "admission.k8s.gatekeeper.sh"
 CONSTRAINT_API_VERSION = "constraints.gatekeeper.sh/v1beta1"
-
-# SPEC 1 "Objects", as Gatekeeper match kinds: what a constraint without
-# match.kinds applies to.
-DEFAULT_MATCH_KINDS = [
-    {"apiGroups": [""], "kinds": ["Pod", "PodTemplate", "ReplicationController"]},
-    {"apiGroups": ["apps"], "kinds": ["DaemonSet", "Deployment", "ReplicaSet", "StatefulSet"]},
-    {"apiGroups": ["batch"], "kinds": ["CronJob", "Job"]},
-]
 
 # What a structural Kubernetes schema (a template's openAPIV3Schema) takes from
 # schema.json. additionalProperties is dropped because Kubernetes refuses it
@@ -231,7 +223,7 @@ def template(source: TemplateSource, version: str) -> dict:
 
 def constraint(entry: dict) -> dict:
     """The Gatekeeper Constraint for one validated config entry."""
-    match = {"kinds": copy.deepcopy(DEFAULT_MATCH_KINDS)}
+    match = {"kinds": match_kinds()}
     match.update(_sorted_keys(entry["match"]))
     spec = {"enforcementAction": entry["enforcementAction"], "match": match}
     if entry["parameters"]:
