@@ -64,7 +64,8 @@ _items := input.items if is_array(input.items)
 # title: decide
 # description: '{"allowed": bool, "violations": [...]} for a manifest, AdmissionReview or Gatekeeper review.'
 decide(x) := {"allowed": _allowed(violations), "violations": violations} if {
-	violations := _violations(_review(x))
+	review := _review(x)
+	violations := _violations(review, pods.pod(review))
 } else := {"allowed": true, "violations": []}
 
 default _allowed(_) := false
@@ -97,11 +98,13 @@ _request_parts(request) := [_value(request, "object"), _value(request, "namespac
 
 _has_kind(x) if _value(x, "kind") != null
 
-_violations(review) := sort([v |
+# The pod view is built once per object; each matching constraint's rule
+# checks it with the constraint's parameters.
+_violations(review, pod) := sort([v |
 	some constraint in effective_config.constraints
-	match.applies(_value(constraint, "match"), review.object, review.namespace)
+	match.applies(object.get(constraint, "match", null), review.object, review.namespace)
 	action := _enforcement_action(constraint)
-	some raw in _rule_violations(constraint.rule, review, _value(constraint, "parameters"))
+	some raw in _rule_violations(constraint.rule, pod, object.get(constraint, "parameters", null))
 	v := {
 		"rule": constraint.rule,
 		"code": raw.details.code,
@@ -112,11 +115,11 @@ _violations(review) := sort([v |
 	}
 ])
 
-_rule_violations("hostprocess", review, parameters) := hostprocess.violations(review, parameters)
+_rule_violations("hostprocess", pod, parameters) := hostprocess.check(pod, parameters)
 
-_rule_violations("users", review, parameters) := users.violations(review, parameters)
+_rule_violations("users", pod, parameters) := users.check(pod, parameters)
 
-_rule_violations("hostpath", review, parameters) := hostpath.violations(review, parameters)
+_rule_violations("hostpath", pod, parameters) := hostpath.check(pod, parameters)
 
 # Unknown actions deny: the config loader refuses them, and a typo must not
 # turn enforcement off.

@@ -25,16 +25,23 @@ violation contains v if {
 
 # METADATA
 # title: violations
-# description: The violations of the object under review for these parameters (the decision API calls this directly).
-violations(review, parameters) := _violations(pod, params.object_of(parameters)) if {
+# description: The violations of the object under review for these parameters.
+violations(review, parameters) := check(pod, parameters) if {
 	pod := pods.pod(review)
 } else := set()
 
-# Pods without hostPath volumes and without wrong types are answered first.
-_violations(pod, p) := set() if {
+# METADATA
+# title: check
+# description: >-
+#   The violations of a pod view (lib.winpod.pods.pod) for these parameters;
+#   the decision API calls this with the view it builds once per object.
+#   Pods without hostPath volumes and without wrong types are answered first.
+check(pod, parameters) := set() if {
 	count(pod.volumes) == 0
 	count(pod.malformed) == 0
-} else := ((_malformed(pod) | _not_allowed(pod, p)) | _writable(pod, p)) | _admin_users(pod, p)
+} else := _violations(pod, params.object_of(parameters))
+
+_violations(pod, p) := ((_malformed(pod) | _not_allowed(pod, p)) | _writable(pod, p)) | _admin_users(pod, p)
 
 _malformed(pod) := {result.violation("hostpath.malformed", problem.field, msg) |
 	some problem in pod.malformed

@@ -24,16 +24,23 @@ violation contains v if {
 
 # METADATA
 # title: violations
-# description: The violations of the object under review for these parameters (the decision API calls this directly).
-violations(review, parameters) := _violations(pod, params.object_of(parameters)) if {
+# description: The violations of the object under review for these parameters.
+violations(review, parameters) := check(pod, parameters) if {
 	pod := pods.pod(review)
 } else := set()
 
-# Most pods have neither HostProcess containers nor wrong types: answered first.
-_violations(pod, p) := set() if {
+# METADATA
+# title: check
+# description: >-
+#   The violations of a pod view (lib.winpod.pods.pod) for these parameters;
+#   the decision API calls this with the view it builds once per object.
+#   Most pods have neither HostProcess containers nor wrong types: answered first.
+check(pod, parameters) := set() if {
 	not pod.host_process_pod
 	count(pod.malformed) == 0
-} else := (_malformed(pod) | _not_allowed(pod, p)) | _shape(pod, p)
+} else := _violations(pod, params.object_of(parameters))
+
+_violations(pod, p) := (_malformed(pod) | _not_allowed(pod, p)) | _shape(pod, p)
 
 default_allowed_user_names := [`NT AUTHORITY\LOCAL SERVICE`, `NT AUTHORITY\NETWORK SERVICE`]
 

@@ -22,37 +22,36 @@ import data.lib.winpod.pods
 default applies(_, _, _) := false
 
 applies(match, obj, ns) if {
-	is_object(match)
-	_namespaces_match(object.get(match, "namespaces", null), ns)
-	not _excluded(object.get(match, "excludedNamespaces", null), ns)
-	_kinds_match(object.get(match, "kinds", null), obj)
-	_selector_matches(object.get(match, "labelSelector", null), obj)
+	m := object.get({true: match}, is_object(match), {})
+	_namespaces_match(object.get(m, "namespaces", null), ns)
+	not _excluded(object.get(m, "excludedNamespaces", null), ns)
+	_kinds_match(object.get(m, "kinds", null), obj)
+	_selector_matches(object.get(m, "labelSelector", null), obj)
 }
 
-applies(match, obj, _) if {
-	not is_object(match)
-	_kinds_match(null, obj)
-}
-
-# No namespaces (absent, empty or not a list) leave the namespace open.
-_namespaces_match(patterns, _) if not _non_empty_array(patterns)
-
+# No namespaces (absent, empty or not a list) leave the namespace open. An
+# exact name is tried first: the wildcard forms need a function call each.
 _namespaces_match(patterns, ns) if {
-	is_array(patterns)
+	not _non_empty_array(patterns)
+} else if {
 	ns in patterns
-}
-
-_namespaces_match(patterns, ns) if {
-	is_array(patterns)
+} else := count([1 |
 	some pattern in patterns
+	is_string(pattern)
+	contains(pattern, "*")
 	wildcard_matches(pattern, ns)
-}
+]) > 0
 
-_excluded(patterns, ns) if {
-	is_array(patterns)
+_excluded(patterns, ns) := false if {
+	not is_array(patterns)
+} else if {
+	ns in patterns
+} else := count([1 |
 	some pattern in patterns
+	is_string(pattern)
+	contains(pattern, "*")
 	wildcard_matches(pattern, ns)
-}
+]) > 0
 
 # Absent kinds: the governed kinds. Gatekeeper: no kinds entries match every
 # kind; an entry with no kinds or no apiGroups leaves that part open; "*" is

@@ -87,64 +87,63 @@ _is_name(s) if {
 #   host_process_pod whether that or some container is HostProcess, containers
 #   the object entries of the three lists, volumes the hostPath volumes,
 #   malformed the wrong-typed fields, each with the category of what reads it
-#   (pod, user, image, os or volumes).
+#   (pod, user, image, os or volumes). Helpers are few and loops inline: the
+#   decision API evaluates this once per object and its cost is most of a
+#   decision's.
 pod(review) := {
 	"label": sprintf("%s/%s/%s", [obj.kind, namespace(review), name(obj)]),
 	"prefix": concat(".", path),
 	"spec": spec,
 	"windows": is_windows(spec),
 	"host_process": pod_host_process,
-	"host_process_pod": _is_host_process_pod(pod_host_process, containers),
+	"host_process_pod": host_process_pod,
 	"containers": containers,
 	"volumes": [volume |
-		some i, item in _array(spec, "volumes")
+		items := spec.volumes
+		is_array(items)
+		some i, item in items
 		is_object(item)
 		object.get(item, "hostPath", null) != null
 		volume := {"index": i, "name": object.get(item, "name", null), "path": object.get(item, ["hostPath", "path"], null)}
 	],
-	"malformed": _malformed(obj, path, spec),
+	"malformed": _malformed(obj, path, spec, containers),
 } if {
 	obj := review.object
 	is_object(obj)
 	path := spec_paths[obj.kind]
-	spec := _object_at(obj, path)
+	raw := object.get(obj, path, null)
+	spec := object.get({true: raw}, is_object(raw), {})
 	pod_host_process := object.get(spec, ["securityContext", "windowsOptions", "hostProcess"], null)
-	containers := _containers(
-		spec,
-		pod_host_process,
-		object.get(spec, ["securityContext", "windowsOptions", "runAsUserName"], null),
-		object.get(spec, ["securityContext", "runAsNonRoot"], null),
-	)
-}
-
-default _is_host_process_pod(_, _) := false
-
-_is_host_process_pod(pod_host_process, _) if is_host_process_value(pod_host_process)
-
-_is_host_process_pod(_, containers) if {
-	some c in containers
-	c.host_process
+	containers := _containers(spec, pod_host_process)
+	host_process_containers := count([1 | some c in containers; c.host_process])
+	host_process_pod := (host_process_containers + count([1 | is_host_process_value(pod_host_process)])) > 0
 }
 
 # A container's effective values are its own when set (not null), else the
-# pod's; the {true: own, false: pod}[own != null] lookups choose without a call.
-_containers(spec, pod_host_process, pod_user, pod_non_root) := [{
+# pod's: object.get({null: pod}, own, own) is the pod's value exactly when own
+# is null. (A list-valued own reads as a path there and yields own itself.)
+_containers(spec, pod_host_process) := [{
 	"list": list,
 	"index": i,
 	"noun": noun,
 	"container": item,
-	"host_process": is_host_process_value(host_process),
+	"host_process": object.get({null: false, false: false}, host_process, true),
 	"host_process_value": host_process,
 	"host_process_inherited": own_host_process == null,
-	"user": {true: own_user, false: pod_user}[own_user != null],
+	"user": object.get(pod_user, own_user, own_user),
 	"user_inherited": own_user == null,
-	"run_as_non_root": {true: own_non_root, false: pod_non_root}[own_non_root != null] == true,
+	"run_as_non_root": object.get(pod_non_root, own_non_root, own_non_root) == true,
 } |
+	pod_host_process_of := {null: pod_host_process}
+	pod_user := {null: object.get(spec, ["securityContext", "windowsOptions", "runAsUserName"], null)}
+	pod_non_root := {null: object.get(spec, ["securityContext", "runAsNonRoot"], null)}
 	some list, noun in _container_lists
-	some i, item in _array(spec, list)
+	items := spec[list]
+	is_array(items)
+	some i, item in items
 	is_object(item)
 	own_host_process := object.get(item, ["securityContext", "windowsOptions", "hostProcess"], null)
-	host_process := {true: own_host_process, false: pod_host_process}[own_host_process != null]
+	host_process := object.get(pod_host_process_of, own_host_process, own_host_process)
 	own_user := object.get(item, ["securityContext", "windowsOptions", "runAsUserName"], null)
 	own_non_root := object.get(item, ["securityContext", "runAsNonRoot"], null)
 ]
@@ -176,7 +175,7 @@ is_windows(spec) if {
 }
 
 is_windows(spec) if {
-	some term in _array(object.get(spec, _required_affinity, {}), "nodeSelectorTerms")
+	some term in _array({"terms": object.get(spec, _node_selector_terms, [])}, "terms")
 	some expression in _array(term, "matchExpressions")
 	expression.key in os_label_keys
 	expression.operator == "In"
@@ -249,9 +248,8 @@ mount_field(pod, c, mount) := sprintf("%s.volumeMounts[%d]", [field(pod, c), mou
 # description: The field path of a volume.
 volume_field(pod, volume) := sprintf("%s.volumes[%d]", [pod.prefix, volume.index])
 
-# Fail-closed type checks, one row per field read: [path, the types it may
-# have (null is absence), category]. Problem objects and field paths are built
-# only for a failing row.
+# Fail-closed type checks for the slow path (see _malformed), one row per
+# field read: [path, the types it may have (null is absence), category].
 _pod_fields := [
 	[["securityContext"], {"object", "null"}, "pod"],
 	[["securityContext", "windowsOptions"], {"object", "null"}, "pod"],
@@ -267,11 +265,7 @@ _pod_fields := [
 	[["affinity"], {"object", "null"}, "os"],
 	[["affinity", "nodeAffinity"], {"object", "null"}, "os"],
 	[["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"], {"object", "null"}, "os"],
-	[
-		["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"],
-		{"array", "null"},
-		"os",
-	],
+	[_node_selector_terms, {"array", "null"}, "os"],
 	[["volumes"], {"array", "null"}, "volumes"],
 ]
 
@@ -283,6 +277,13 @@ _container_fields := [
 	[["volumeMounts"], {"array", "null"}, "volumes"],
 ]
 
+_node_selector_terms := [
+	"affinity",
+	"nodeAffinity",
+	"requiredDuringSchedulingIgnoredDuringExecution",
+	"nodeSelectorTerms",
+]
+
 # How a path reads in a field: .a.b, or ["kubernetes.io/os"] for a key with a slash.
 _suffix(path) := concat("", [_segment(key) | some key in path])
 
@@ -290,15 +291,76 @@ _segment(key) := sprintf(`["%s"]`, [key]) if contains(key, "/")
 
 else := concat("", [".", key])
 
-_required_affinity := ["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"]
-
-_malformed(obj, path, spec) := union({
+# The common case, every field of the right type (or absent), is told by
+# comparing type signatures; only a mismatch runs the checks that name fields.
+# An explicit null takes the slow path, which reads it as absent.
+_malformed(obj, path, spec, containers) := set() if {
+	is_object(object.get(obj, path, null))
+	_is_well_typed(spec)
+	count(object.get(spec, _node_selector_terms, [])) == 0
+	count([1 | some list, _ in _container_lists; some item in object.get(spec, list, [])]) == count(containers)
+	every c in containers {
+		_is_well_typed_container(c.container)
+	}
+	every volume in object.get(spec, "volumes", []) {
+		_is_plain_volume(volume)
+	}
+} else := union({
 	_spec_problems(obj, path),
 	_field_problems(concat(".", path), spec),
 	_container_problems(concat(".", path), spec),
 	_affinity_problems(concat(".", path), spec),
 	_volume_problems(concat(".", path), spec),
 })
+
+_is_well_typed(spec) if {
+	[
+		type_name(object.get(spec, "securityContext", {})),
+		type_name(object.get(spec, ["securityContext", "windowsOptions"], {})),
+		type_name(object.get(spec, ["securityContext", "windowsOptions", "runAsUserName"], "")),
+		type_name(object.get(spec, "initContainers", [])),
+		type_name(object.get(spec, "containers", [])),
+		type_name(object.get(spec, "ephemeralContainers", [])),
+		type_name(object.get(spec, "os", {})),
+		type_name(object.get(spec, ["os", "name"], "")),
+		type_name(object.get(spec, "nodeSelector", {})),
+		type_name(object.get(spec, ["nodeSelector", "kubernetes.io/os"], "")),
+		type_name(object.get(spec, ["nodeSelector", "beta.kubernetes.io/os"], "")),
+		type_name(object.get(spec, "affinity", {})),
+		type_name(object.get(spec, ["affinity", "nodeAffinity"], {})),
+		type_name(object.get(spec, ["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"], {})),
+		type_name(object.get(spec, _node_selector_terms, [])),
+		type_name(object.get(spec, "volumes", [])),
+	] == [
+		"object", "object", "string",
+		"array", "array", "array",
+		"object", "string", "object", "string", "string",
+		"object", "object", "object", "array",
+		"array",
+	]
+}
+
+_is_well_typed_container(item) if {
+	[
+		type_name(object.get(item, "securityContext", {})),
+		type_name(object.get(item, ["securityContext", "windowsOptions"], {})),
+		type_name(object.get(item, ["securityContext", "windowsOptions", "runAsUserName"], "")),
+		type_name(object.get(item, "image", "")),
+		type_name(object.get(item, "volumeMounts", [])),
+	] == ["object", "object", "string", "string", "array"]
+	mounts := object.get(item, "volumeMounts", [])
+	count([1 | some m in mounts; is_string(m.name)]) == count(mounts)
+}
+
+_is_plain_volume(volume) if {
+	is_object(volume)
+	object.get(volume, "hostPath", null) == null
+}
+
+_is_plain_volume(volume) if {
+	is_string(volume.hostPath.path)
+	is_string(volume.name)
+}
 
 _problem(category, field, expected, value) := {
 	"category": category,
@@ -354,8 +416,8 @@ _mount_problem(field, m) := _problem("volumes", concat("", [field, ".name"]), "s
 _affinity_problems(prefix, spec) := set() if {
 	object.get(spec, "affinity", null) == null
 } else := {problem |
-	some i, term in _array(object.get(spec, _required_affinity, {}), "nodeSelectorTerms")
-	field := sprintf("%s%s[%d]", [prefix, _suffix(array.concat(_required_affinity, ["nodeSelectorTerms"])), i])
+	some i, term in _array({"terms": object.get(spec, _node_selector_terms, [])}, "terms")
+	field := sprintf("%s%s[%d]", [prefix, _suffix(_node_selector_terms), i])
 	some problem in _term_problems(field, term)
 }
 
@@ -411,8 +473,3 @@ _volume_item_problems(field, item) := {_problem("volumes", field, "object", item
 _array(x, key) := x[key] if is_array(x[key])
 
 else := []
-
-_object_at(obj, path) := value if {
-	value := object.get(obj, path, null)
-	is_object(value)
-} else := {}
