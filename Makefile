@@ -76,10 +76,11 @@ fmt: setup ## rewrite Rego with opa fmt
 	$(OPA) fmt --v1-compatible -w policies/
 
 .PHONY: lint
-lint: setup ## opa fmt, opa check --strict and regal lint
+lint: setup ## opa fmt, opa check --strict, regal lint, ruff
 	@out=$$($(OPA) fmt --list policies/); if [ -n "$$out" ]; then echo "not formatted (run make fmt):"; echo "$$out"; exit 1; fi
 	$(OPA) check --strict policies/
 	$(REGAL) lint --format pretty policies/
+	$(VENV)/bin/ruff check harness tests
 
 .PHONY: rego-test
 rego-test: setup ## opa test, and coverage >= 95%

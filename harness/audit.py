@@ -20,8 +20,7 @@ from typing import Any, TextIO
 from harness import __version__, manifests
 from harness.config import load_config
 from harness.kinds import is_governed
-from harness.opa import OpaClient, add_server_arguments, server_from_args
-from harness.testcmd import POLICIES, terminate_cleanly
+from harness.opa import OpaClient, add_server_arguments, serving
 
 logger = logging.getLogger(__name__)
 
@@ -89,10 +88,7 @@ def run(args: argparse.Namespace) -> int:
     documents, errors = manifests.read(args.paths)
     for error in errors:
         print(f"winpod audit: {error}", file=sys.stderr)
-    with terminate_cleanly(), server_from_args(args) as opa:
-        opa.load_policies(POLICIES)
-        if config is not None:
-            opa.put_config(config)
+    with serving(args, config) as opa:
         if args.inventory:
             rows = inventory(opa, documents)
             _write(args.output, lambda out: _inventory_table(rows, out) if args.format == "table"

@@ -179,7 +179,7 @@ def _run(args: argparse.Namespace) -> tuple[list[tuple[str, str, str, str]], str
             batched = opa.decide_many(objects)
             batch_times.append(time.perf_counter() - began)
         batch_rate = len(objects) / statistics.median(batch_times)
-        agree = sum(a == b for a, b in zip(single, batched))
+        agree = sum(a == b for a, b in zip(single, batched, strict=True))
 
         per_object = sorted(opa.evaluate(DECISION_PATH, obj, metrics=True).metrics["timer_rego_query_eval_ns"]
                             for obj in objects)

@@ -13,14 +13,12 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from harness import manifests
 from harness.config import load_config
 from harness.errors import HarnessError, ManifestError
 from harness.fixtures import verdict
-from harness.opa import add_server_arguments, server_from_args
-from harness.testcmd import POLICIES, terminate_cleanly
+from harness.opa import add_server_arguments, serving
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,8 +31,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("files", nargs="*", default=[manifests.STDIN], metavar="FILE",
                         help="manifest files or directories, or - for stdin (the default)")
     parser.add_argument("--config", metavar="FILE", help="the config to decide with (default: the built-in one)")
-    parser.add_argument("--policies", metavar="DIR", type=Path, default=POLICIES,
-                        help="Rego to load (default: the repository's policies/)")
     parser.add_argument("--format", choices=("text", "json"), default="text", help="report format (default: text)")
     add_server_arguments(parser)
     parser.set_defaults(func=run)
@@ -43,12 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     documents = read_objects(args.files)
     config = load_config(args.config) if args.config else None
-    with terminate_cleanly(), server_from_args(args) as opa:
-        opa.load_policies(args.policies)
-        if config is None:
-            opa.reset_config()
-        else:
-            opa.put_config(config)
+    with serving(args, config) as opa:
         decisions = opa.decide_many(document.obj for document in documents)
     sys.stdout.write((as_json if args.format == "json" else as_text)(documents, decisions))
     return 1 if any(not decision["allowed"] for decision in decisions) else 0

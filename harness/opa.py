@@ -35,7 +35,7 @@ import requests
 
 from harness.errors import DockerUnavailable, HarnessError, OpaError
 from harness.image import OFFICIAL_REPOSITORY, PULL_TIMEOUT, resolve_image
-from harness.tools import tool_path
+from harness.tools import REPO_ROOT, tool_path
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +48,7 @@ RUN_LABEL = "winpod-guard.run"
 # it can check afterwards that none of its containers or processes is left.
 RUN_ID_ENV = "WINPOD_RUN_ID"
 
+POLICIES = REPO_ROOT / "policies"
 DECISION_PATH = "winpod/decision"
 BATCH_PATH = "winpod/batch"
 CONFIG_PATH = "winpod/config"
@@ -311,6 +312,8 @@ class OpaServer(OpaClient):
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     """The options every command that starts an OPA server shares."""
     group = parser.add_argument_group("OPA server")
+    group.add_argument("--policies", metavar="DIR", type=Path, default=POLICIES,
+                       help="the Rego to load (default: the repository's policies/)")
     group.add_argument("--backend", choices=("docker", "process"), default="docker",
                        help="run OPA in a Docker container (default) or as a local process")
     group.add_argument("--image", help=f"OPA image for the docker backend (default: {OFFICIAL_REPOSITORY}:"
@@ -327,6 +330,29 @@ def server_from_args(args: argparse.Namespace) -> OpaServer:
             raise HarnessError("--image and --host-network apply to --backend docker only")
         return OpaServer.process(port=args.opa_port)
     return OpaServer.docker(args.image, host_network=True if args.host_network else None, port=args.opa_port)
+
+
+@contextlib.contextmanager
+def serving(args: argparse.Namespace, config: dict | None = None) -> Iterator[OpaServer]:
+    """The server the options ask for, with ``--policies`` loaded and ``config`` put (else the built-in one).
+
+    SIGTERM ends the run like Ctrl-C (KeyboardInterrupt), so the ``with`` block
+    still tears the server down; a second SIGTERM cannot interrupt that.
+    """
+
+    def interrupt(signum: int, frame: object) -> None:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        with server_from_args(args) as opa:
+            opa.load_policies(args.policies)
+            if config is not None:
+                opa.put_config(config)
+            yield opa
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 class _Backend(Protocol):

@@ -10,22 +10,19 @@ from __future__ import annotations
 import argparse
 import contextlib
 import logging
-import signal
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
 from harness.errors import HarnessError
 from harness.fixtures import Suite, load_fixtures
-from harness.opa import OpaClient, add_server_arguments, server_from_args
+from harness.opa import OpaClient, add_server_arguments, serving
 from harness.report import FORMATS, CaseResult, summary
-from harness.tools import REPO_ROOT
 
 logger = logging.getLogger(__name__)
 
-POLICIES = REPO_ROOT / "policies"
 WATCH_INTERVAL = 0.2
 
 
@@ -41,8 +38,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="fixture files or directories (default: fixtures)")
     parser.add_argument("--config", metavar="FILE",
                         help="config for the cases that name none (default: the built-in one)")
-    parser.add_argument("--policies", metavar="DIR", type=Path, default=POLICIES,
-                        help="Rego to load (default: the repository's policies/)")
     parser.add_argument("--format", choices=sorted(FORMATS), default="text", help="report format (default: text)")
     parser.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
     parser.add_argument("-k", metavar="PATTERN", dest="pattern",
@@ -77,8 +72,7 @@ def evaluate(opa: OpaClient, suite: Suite, progress: Callable[[int, int], None] 
 
 def run(args: argparse.Namespace) -> int:
     suite = _load(args)
-    with terminate_cleanly(), server_from_args(args) as opa:
-        opa.load_policies(args.policies)
+    with serving(args) as opa:
         if args.watch:
             return _watch(opa, args, suite)
         return _run_once(opa, suite, args)
@@ -125,20 +119,6 @@ def _write_report(args: argparse.Namespace, results: Sequence[CaseResult], secon
         sys.stdout.flush()
         if args.format != "text":
             print(summary(results, seconds), file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def terminate_cleanly() -> Iterator[None]:
-    """SIGTERM ends the run like Ctrl-C, so the OPA server's ``with`` block still tears it down."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 # --- --watch -----------------------------------------------------------------------

@@ -16,10 +16,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import DockerUnavailable
-from harness.opa import LABEL, RUN_ID_ENV, RUN_LABEL, OpaServer, docker_client
-from harness.tools import REPO_ROOT
+from harness.opa import LABEL, POLICIES, RUN_ID_ENV, RUN_LABEL, OpaServer, docker_client
 
-POLICIES = REPO_ROOT / "policies"
 REQUIRE_DOCKER_ENV = "WINPOD_REQUIRE_DOCKER"
 # CI sets it: every test is required there, so a skip of any cause fails the run.
 FORBID_SKIPS_ENV = "WINPOD_FORBID_SKIPS"

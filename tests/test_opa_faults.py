@@ -1,7 +1,6 @@
 """Faults of the OPA server's life: each ends in a clear error (or a clean reap) and leaves nothing running."""
 
 import os
-import signal
 import socket
 import subprocess
 import sys
