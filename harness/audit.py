@@ -19,6 +19,7 @@ from typing import Any, TextIO
 
 from harness import __version__, manifests
 from harness.config import load_config
+from harness.errors import HarnessError
 from harness.kinds import is_governed
 from harness.opa import OpaClient, add_server_arguments, serving
 
@@ -84,6 +85,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.inventory and args.format == "sarif":
+        raise HarnessError("--inventory lists workloads, not findings: use --format table or json")
     config = load_config(args.config) if args.config else None
     documents, errors = manifests.read(args.paths)
     for error in errors:

@@ -17,6 +17,7 @@ from harness import audit, manifests
 from harness.cli import main
 from harness.fixtures import wrap_pod
 from harness.kinds import WORKLOADS
+from harness.tools import REPO_ROOT
 
 pytestmark = pytest.mark.docker
 
@@ -155,3 +156,20 @@ def test_cli_exit_codes_and_a_malformed_document(tmp_path, capsys):
 def test_cli_missing_input_is_an_input_error(tmp_path, capsys):
     assert main(["audit", str(tmp_path / "absent.yaml")]) == 2
     assert "absent.yaml: no such file or directory" in capsys.readouterr().err
+
+
+def test_inventory_lists_host_process_workloads_whatever_the_config(export_file, capsys):
+    # The example config allows HostProcess in windows-debug: the inventory lists it all the same.
+    assert main(["audit", str(export_file), "--inventory", "--format", "json",
+                 "--config", str(REPO_ROOT / "winpod-config.yaml")]) == 0
+    rows = json.loads(capsys.readouterr().out)["hostProcessWorkloads"]
+    assert [(r["namespace"], r["kind"], r["name"], r["hostNetwork"]) for r in rows] == [
+        ("windows-debug", "Pod", "procmon", True),
+    ]
+    assert rows[0]["containers"] == [{"name": "app", "field": "spec.containers[0]",
+                                      "user": "NT AUTHORITY\\SYSTEM", "image": "contoso.io/app:1"}]
+
+
+def test_inventory_has_no_sarif_form(export_file, capsys):
+    assert main(["audit", str(export_file), "--inventory", "--format", "sarif"]) == 2
+    assert "--inventory" in capsys.readouterr().err
