@@ -117,8 +117,8 @@ pytest: setup ## the pytest suite (OPA in a container, gator, fixtures)
 test: lint rego-test gator-verify pytest ## everything CI runs: lint, opa test, gator verify, pytest
 
 .PHONY: demo
-demo: setup ## start OPA in a container, load the policies and example config, run the fixture suite
-	$(VENV)/bin/winpod test fixtures/ --config winpod-config.yaml
+demo: setup ## start OPA in a container, load the policies, run the fixture corpus, print the report
+	$(VENV)/bin/winpod test fixtures/
 
 .PHONY: bench
 bench: setup ## benchmarks: OPA cold start, decisions/s, rule evaluation time
