@@ -297,7 +297,6 @@ else := concat("", [".", key])
 _malformed(obj, path, spec, containers) := set() if {
 	is_object(object.get(obj, path, null))
 	_is_well_typed(spec)
-	count(object.get(spec, _node_selector_terms, [])) == 0
 	count([1 | some list, _ in _container_lists; some item in object.get(spec, list, [])]) == count(containers)
 	every c in containers {
 		_is_well_typed_container(c.container)
@@ -313,43 +312,86 @@ _malformed(obj, path, spec, containers) := set() if {
 	_volume_problems(concat(".", path), spec),
 })
 
+# Only the fields a pod spec or container has are looked at: most have few.
 _is_well_typed(spec) if {
-	[
-		type_name(object.get(spec, "securityContext", {})),
-		type_name(object.get(spec, ["securityContext", "windowsOptions"], {})),
-		type_name(object.get(spec, ["securityContext", "windowsOptions", "runAsUserName"], "")),
-		type_name(object.get(spec, "initContainers", [])),
-		type_name(object.get(spec, "containers", [])),
-		type_name(object.get(spec, "ephemeralContainers", [])),
-		type_name(object.get(spec, "os", {})),
-		type_name(object.get(spec, ["os", "name"], "")),
-		type_name(object.get(spec, "nodeSelector", {})),
-		type_name(object.get(spec, ["nodeSelector", "kubernetes.io/os"], "")),
-		type_name(object.get(spec, ["nodeSelector", "beta.kubernetes.io/os"], "")),
-		type_name(object.get(spec, "affinity", {})),
-		type_name(object.get(spec, ["affinity", "nodeAffinity"], {})),
-		type_name(object.get(spec, ["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"], {})),
-		type_name(object.get(spec, _node_selector_terms, [])),
-		type_name(object.get(spec, "volumes", [])),
-	] == [
-		"object", "object", "string",
-		"array", "array", "array",
-		"object", "string", "object", "string", "string",
-		"object", "object", "object", "array",
-		"array",
-	]
+	every key, value in object.filter(spec, _pod_keys) {
+		type_name(value) in _pod_types[key]
+		_is_well_typed_within(key, value)
+	}
 }
 
 _is_well_typed_container(item) if {
-	[
-		type_name(object.get(item, "securityContext", {})),
-		type_name(object.get(item, ["securityContext", "windowsOptions"], {})),
-		type_name(object.get(item, ["securityContext", "windowsOptions", "runAsUserName"], "")),
-		type_name(object.get(item, "image", "")),
-		type_name(object.get(item, "volumeMounts", [])),
-	] == ["object", "object", "string", "string", "array"]
-	mounts := object.get(item, "volumeMounts", [])
-	count([1 | some m in mounts; is_string(m.name)]) == count(mounts)
+	every key, value in object.filter(item, {"securityContext", "image", "volumeMounts"}) {
+		type_name(value) in _container_types[key]
+		_is_well_typed_within(key, value)
+	}
+}
+
+_pod_types := {
+	"securityContext": {"object", "null"},
+	"initContainers": {"array", "null"},
+	"containers": {"array", "null"},
+	"ephemeralContainers": {"array", "null"},
+	"os": {"object", "null"},
+	"nodeSelector": {"object", "null"},
+	"affinity": {"object", "null"},
+	"volumes": {"array", "null"},
+}
+
+_pod_keys := {"securityContext", "initContainers", "containers", "ephemeralContainers", "os", "nodeSelector", "affinity", "volumes"}
+
+_container_types := {
+	"securityContext": {"object", "null"},
+	"image": {"string", "null"},
+	"volumeMounts": {"array", "null"},
+}
+
+# The fields read below a top-level one.
+default _is_well_typed_within(_, _) := true
+
+_is_well_typed_within("volumeMounts", value) := false if {
+	is_array(value)
+	count([1 | some m in value; is_string(m.name)]) != count(value)
+}
+
+_is_well_typed_within("securityContext", value) := false if {
+	value != null
+	not _is_well_typed_options(object.get(value, "windowsOptions", null))
+}
+
+_is_well_typed_within("os", value) := false if {
+	value != null
+	not type_name(object.get(value, "name", null)) in {"string", "null"}
+}
+
+_is_well_typed_within("nodeSelector", value) := false if {
+	value != null
+	some key in os_label_keys
+	not type_name(object.get(value, key, null)) in {"string", "null"}
+}
+
+# A pod with required node-affinity terms takes the slow path.
+_is_well_typed_within("affinity", value) := false if {
+	value != null
+	not type_name(object.get(value, "nodeAffinity", null)) in {"object", "null"}
+}
+
+_is_well_typed_within("affinity", value) := false if {
+	value != null
+	is_object(value.nodeAffinity)
+	not type_name(object.get(value.nodeAffinity, "requiredDuringSchedulingIgnoredDuringExecution", null)) in {"object", "null"}
+}
+
+_is_well_typed_within("affinity", value) := false if {
+	value != null
+	object.get(value, ["nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"], null) != null
+}
+
+_is_well_typed_options(null)
+
+_is_well_typed_options(options) if {
+	is_object(options)
+	type_name(object.get(options, "runAsUserName", null)) in {"string", "null"}
 }
 
 _is_plain_volume(volume) if {
