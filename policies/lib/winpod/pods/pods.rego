@@ -11,6 +11,8 @@
 #   id: lib.winpod.pods
 package lib.winpod.pods
 
+import data.lib.winpod.shapes
+
 # METADATA
 # title: spec_paths
 # description: The path of the pod spec in each governed kind.
@@ -40,7 +42,7 @@ kinds := [
 # METADATA
 # title: os_label_keys
 # description: The node labels that name a node's operating system.
-os_label_keys := {"kubernetes.io/os", "beta.kubernetes.io/os"}
+os_label_keys := shapes.os_label_keys
 
 # The three container lists, with the noun messages use for their members.
 _container_lists := {
@@ -106,7 +108,7 @@ pod(review) := {
 		object.get(item, "hostPath", null) != null
 		volume := {"index": i, "name": object.get(item, "name", null), "path": object.get(item, ["hostPath", "path"], null)}
 	],
-	"malformed": _malformed(obj, path, spec, containers),
+	"malformed": shapes.problems(obj, path),
 } if {
 	obj := review.object
 	is_object(obj)
@@ -175,7 +177,7 @@ is_windows(spec) if {
 }
 
 is_windows(spec) if {
-	some term in _array({"terms": object.get(spec, _node_selector_terms, [])}, "terms")
+	some term in _array(spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution, "nodeSelectorTerms")
 	some expression in _array(term, "matchExpressions")
 	expression.key in os_label_keys
 	expression.operator == "In"
@@ -247,270 +249,6 @@ mount_field(pod, c, mount) := sprintf("%s.volumeMounts[%d]", [field(pod, c), mou
 # title: volume_field
 # description: The field path of a volume.
 volume_field(pod, volume) := sprintf("%s.volumes[%d]", [pod.prefix, volume.index])
-
-# Fail-closed type checks for the slow path (see _malformed), one row per
-# field read: [path, the types it may have (null is absence), category].
-_pod_fields := [
-	[["securityContext"], {"object", "null"}, "pod"],
-	[["securityContext", "windowsOptions"], {"object", "null"}, "pod"],
-	[["securityContext", "windowsOptions", "runAsUserName"], {"string", "null"}, "user"],
-	[["initContainers"], {"array", "null"}, "pod"],
-	[["containers"], {"array", "null"}, "pod"],
-	[["ephemeralContainers"], {"array", "null"}, "pod"],
-	[["os"], {"object", "null"}, "os"],
-	[["os", "name"], {"string", "null"}, "os"],
-	[["nodeSelector"], {"object", "null"}, "os"],
-	[["nodeSelector", "kubernetes.io/os"], {"string", "null"}, "os"],
-	[["nodeSelector", "beta.kubernetes.io/os"], {"string", "null"}, "os"],
-	[["affinity"], {"object", "null"}, "os"],
-	[["affinity", "nodeAffinity"], {"object", "null"}, "os"],
-	[["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"], {"object", "null"}, "os"],
-	[_node_selector_terms, {"array", "null"}, "os"],
-	[["volumes"], {"array", "null"}, "volumes"],
-]
-
-_container_fields := [
-	[["securityContext"], {"object", "null"}, "pod"],
-	[["securityContext", "windowsOptions"], {"object", "null"}, "pod"],
-	[["securityContext", "windowsOptions", "runAsUserName"], {"string", "null"}, "user"],
-	[["image"], {"string", "null"}, "image"],
-	[["volumeMounts"], {"array", "null"}, "volumes"],
-]
-
-_node_selector_terms := [
-	"affinity",
-	"nodeAffinity",
-	"requiredDuringSchedulingIgnoredDuringExecution",
-	"nodeSelectorTerms",
-]
-
-# How a path reads in a field: .a.b, or ["kubernetes.io/os"] for a key with a slash.
-_suffix(path) := concat("", [_segment(key) | some key in path])
-
-_segment(key) := sprintf(`["%s"]`, [key]) if contains(key, "/")
-
-else := concat("", [".", key])
-
-# The common case, every field of the right type (or absent), is told by
-# comparing type signatures; only a mismatch runs the checks that name fields.
-# An explicit null takes the slow path, which reads it as absent.
-_malformed(obj, path, spec, containers) := set() if {
-	is_object(object.get(obj, path, null))
-	_is_well_typed(spec)
-	count([1 | some list, _ in _container_lists; some item in object.get(spec, list, [])]) == count(containers)
-	every c in containers {
-		_is_well_typed_container(c.container)
-	}
-	every volume in object.get(spec, "volumes", []) {
-		_is_plain_volume(volume)
-	}
-} else := union({
-	_spec_problems(obj, path),
-	_field_problems(concat(".", path), spec),
-	_container_problems(concat(".", path), spec),
-	_affinity_problems(concat(".", path), spec),
-	_volume_problems(concat(".", path), spec),
-})
-
-# Only the fields a pod spec or container has are looked at: most have few.
-_is_well_typed(spec) if {
-	every key, value in object.filter(spec, _pod_keys) {
-		type_name(value) in _pod_types[key]
-		_is_well_typed_within(key, value)
-	}
-}
-
-_is_well_typed_container(item) if {
-	every key, value in object.filter(item, {"securityContext", "image", "volumeMounts"}) {
-		type_name(value) in _container_types[key]
-		_is_well_typed_within(key, value)
-	}
-}
-
-_pod_types := {
-	"securityContext": {"object", "null"},
-	"initContainers": {"array", "null"},
-	"containers": {"array", "null"},
-	"ephemeralContainers": {"array", "null"},
-	"os": {"object", "null"},
-	"nodeSelector": {"object", "null"},
-	"affinity": {"object", "null"},
-	"volumes": {"array", "null"},
-}
-
-_pod_keys := {"securityContext", "initContainers", "containers", "ephemeralContainers", "os", "nodeSelector", "affinity", "volumes"}
-
-_container_types := {
-	"securityContext": {"object", "null"},
-	"image": {"string", "null"},
-	"volumeMounts": {"array", "null"},
-}
-
-# The fields read below a top-level one.
-default _is_well_typed_within(_, _) := true
-
-_is_well_typed_within("volumeMounts", value) := false if {
-	is_array(value)
-	count([1 | some m in value; is_string(m.name)]) != count(value)
-}
-
-_is_well_typed_within("securityContext", value) := false if {
-	value != null
-	not _is_well_typed_options(object.get(value, "windowsOptions", null))
-}
-
-_is_well_typed_within("os", value) := false if {
-	value != null
-	not type_name(object.get(value, "name", null)) in {"string", "null"}
-}
-
-_is_well_typed_within("nodeSelector", value) := false if {
-	value != null
-	some key in os_label_keys
-	not type_name(object.get(value, key, null)) in {"string", "null"}
-}
-
-# A pod with required node-affinity terms takes the slow path.
-_is_well_typed_within("affinity", value) := false if {
-	value != null
-	not type_name(object.get(value, "nodeAffinity", null)) in {"object", "null"}
-}
-
-_is_well_typed_within("affinity", value) := false if {
-	value != null
-	is_object(value.nodeAffinity)
-	not type_name(object.get(value.nodeAffinity, "requiredDuringSchedulingIgnoredDuringExecution", null)) in {"object", "null"}
-}
-
-_is_well_typed_within("affinity", value) := false if {
-	value != null
-	object.get(value, ["nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"], null) != null
-}
-
-_is_well_typed_options(null)
-
-_is_well_typed_options(options) if {
-	is_object(options)
-	type_name(object.get(options, "runAsUserName", null)) in {"string", "null"}
-}
-
-_is_plain_volume(volume) if {
-	is_object(volume)
-	object.get(volume, "hostPath", null) == null
-}
-
-_is_plain_volume(volume) if {
-	is_string(volume.hostPath.path)
-	is_string(volume.name)
-}
-
-_problem(category, field, expected, value) := {
-	"category": category,
-	"field": field,
-	"expected": expected,
-	"got": type_name(value),
-}
-
-# The type a field must have: the one of its allowed types that is not null.
-_expected(types) := [t | some t in types; t != "null"][0]
-
-_spec_problems(obj, path) := set() if {
-	is_object(object.get(obj, path, null))
-} else := {_problem("pod", concat(".", steps), "object", value) |
-	some i, _ in path
-	steps := array.slice(path, 0, i + 1)
-	value := object.get(obj, steps, null)
-	not is_object(value)
-	value != null
-}
-
-_field_problems(prefix, spec) := {_problem(row[2], concat("", [prefix, _suffix(row[0])]), _expected(row[1]), value) |
-	some row in _pod_fields
-	value := object.get(spec, row[0], null)
-	not type_name(value) in row[1]
-}
-
-_container_problems(prefix, spec) := {problem |
-	some list, _ in _container_lists
-	some i, item in _array(spec, list)
-	some problem in _item_problems(prefix, list, i, item)
-}
-
-_item_problems(prefix, list, i, item) := {_problem("pod", sprintf("%s.%s[%d]", [prefix, list, i]), "object", item)} if {
-	not is_object(item)
-} else := {_problem(row[2], field, _expected(row[1]), value) |
-	some row in _container_fields
-	value := object.get(item, row[0], null)
-	not type_name(value) in row[1]
-	field := concat("", [sprintf("%s.%s[%d]", [prefix, list, i]), _suffix(row[0])])
-} | {_mount_problem(sprintf("%s.%s[%d].volumeMounts[%d]", [prefix, list, i, j]), m) |
-	some j, m in _array(item, "volumeMounts")
-	not _is_named_object(m)
-}
-
-_is_named_object(m) if is_string(m.name)
-
-_mount_problem(field, m) := _problem("volumes", concat("", [field, ".name"]), "string", name) if {
-	is_object(m)
-	name := object.get(m, "name", null)
-} else := _problem("volumes", field, "object", m)
-
-_affinity_problems(prefix, spec) := set() if {
-	object.get(spec, "affinity", null) == null
-} else := {problem |
-	some i, term in _array({"terms": object.get(spec, _node_selector_terms, [])}, "terms")
-	field := sprintf("%s%s[%d]", [prefix, _suffix(_node_selector_terms), i])
-	some problem in _term_problems(field, term)
-}
-
-_term_problems(field, term) := {_problem("os", field, "object", term)} if {
-	not is_object(term)
-} else := {_problem("os", concat("", [field, ".matchExpressions"]), "array", term.matchExpressions)} if {
-	not type_name(object.get(term, "matchExpressions", null)) in {"array", "null"}
-} else := {problem |
-	some j, expression in _array(term, "matchExpressions")
-	some problem in _expression_problems(sprintf("%s.matchExpressions[%d]", [field, j]), expression)
-}
-
-# Only an OS expression decides whether the pod is a Windows pod, so only its
-# operator and values must be readable.
-_expression_problems(field, expression) := {_problem("os", field, "object", expression)} if {
-	not is_object(expression)
-} else := {_problem("os", concat("", [field, ".key"]), "string", object.get(expression, "key", null))} if {
-	not is_string(object.get(expression, "key", null))
-} else := set() if {
-	not expression.key in os_label_keys
-} else := {_problem("os", concat("", [field, ".operator"]), "string", object.get(expression, "operator", null)) |
-	not is_string(object.get(expression, "operator", null))
-} | _values_problems(field, object.get(expression, "values", null))
-
-_values_problems(field, values) := {_problem("os", concat("", [field, ".values"]), "array", values)} if {
-	not type_name(values) in {"array", "null"}
-} else := {_problem("os", sprintf("%s.values[%d]", [field, k]), "string", v) |
-	some k, v in _array({"values": values}, "values")
-	not is_string(v)
-}
-
-_volume_problems(prefix, spec) := set() if {
-	object.get(spec, "volumes", null) == null
-} else := {problem |
-	some i, item in _array(spec, "volumes")
-	some problem in _volume_item_problems(sprintf("%s.volumes[%d]", [prefix, i]), item)
-}
-
-_volume_item_problems(field, item) := {_problem("volumes", field, "object", item)} if {
-	not is_object(item)
-} else := set() if {
-	object.get(item, "hostPath", null) == null
-} else := {_problem("volumes", concat("", [field, ".hostPath"]), "object", item.hostPath)} if {
-	not is_object(item.hostPath)
-} else := {_problem("volumes", concat("", [field, suffix]), "string", value) |
-	some [suffix, value] in [
-		[".hostPath.path", object.get(item, ["hostPath", "path"], null)],
-		[".name", object.get(item, "name", null)],
-	]
-	not is_string(value)
-}
 
 _array(x, key) := x[key] if is_array(x[key])
 
