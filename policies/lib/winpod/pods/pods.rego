@@ -121,34 +121,35 @@ pod(review) := {
 	host_process_pod := (host_process_containers + count([1 | is_host_process_value(pod_host_process)])) > 0
 }
 
-# A container's effective values are its own when set (not null), else the
-# pod's: object.get({null: pod}, own, own) is the pod's value exactly when own
-# is null. (A list-valued own reads as a path there and yields own itself.)
+# A container's effective values: its own when set (not null), else the pod's.
 _containers(spec, pod_host_process) := [{
 	"list": list,
 	"index": i,
 	"noun": noun,
 	"container": item,
-	"host_process": object.get({null: false, false: false}, host_process, true),
+	"host_process": is_host_process_value(host_process),
 	"host_process_value": host_process,
 	"host_process_inherited": own_host_process == null,
-	"user": object.get(pod_user, own_user, own_user),
+	"user": _own_else(own_user, pod_user),
 	"user_inherited": own_user == null,
-	"run_as_non_root": object.get(pod_non_root, own_non_root, own_non_root) == true,
+	"run_as_non_root": _own_else(own_non_root, pod_non_root) == true,
 } |
-	pod_host_process_of := {null: pod_host_process}
-	pod_user := {null: object.get(spec, ["securityContext", "windowsOptions", "runAsUserName"], null)}
-	pod_non_root := {null: object.get(spec, ["securityContext", "runAsNonRoot"], null)}
+	pod_user := object.get(spec, ["securityContext", "windowsOptions", "runAsUserName"], null)
+	pod_non_root := object.get(spec, ["securityContext", "runAsNonRoot"], null)
 	some list, noun in _container_lists
 	items := spec[list]
 	is_array(items)
 	some i, item in items
 	is_object(item)
 	own_host_process := object.get(item, ["securityContext", "windowsOptions", "hostProcess"], null)
-	host_process := object.get(pod_host_process_of, own_host_process, own_host_process)
+	host_process := _own_else(own_host_process, pod_host_process)
 	own_user := object.get(item, ["securityContext", "windowsOptions", "runAsUserName"], null)
 	own_non_root := object.get(item, ["securityContext", "runAsNonRoot"], null)
 ]
+
+_own_else(own, pod) := own if {
+	own != null
+} else := pod
 
 # METADATA
 # scope: document

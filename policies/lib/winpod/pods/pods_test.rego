@@ -150,6 +150,22 @@ effective_cases := {
 			"fields": ["spec.containers[0].securityContext.windowsOptions.hostProcess", "spec.containers[0].securityContext.windowsOptions.runAsUserName"],
 		},
 	},
+	"garbage own values are set, never the pod's": {
+		"pod": {"windowsOptions": {"hostProcess": false, "runAsUserName": "p"}, "runAsNonRoot": true},
+		"container": {"securityContext": {"windowsOptions": {"hostProcess": [null], "runAsUserName": [null]}, "runAsNonRoot": [null]}},
+		"want": {
+			"host_process": true, "host_process_value": [null], "host_process_inherited": false, "user": [null], "user_inherited": false, "run_as_non_root": false,
+			"fields": ["spec.containers[0].securityContext.windowsOptions.hostProcess", "spec.containers[0].securityContext.windowsOptions.runAsUserName"],
+		},
+	},
+	"a false-looking list is HostProcess": {
+		"pod": {},
+		"container": {"securityContext": {"windowsOptions": {"hostProcess": [false]}}},
+		"want": {
+			"host_process": true, "host_process_value": [false], "host_process_inherited": false, "user": null, "user_inherited": true, "run_as_non_root": false,
+			"fields": ["spec.containers[0].securityContext.windowsOptions.hostProcess", "spec.containers[0].securityContext.windowsOptions.runAsUserName"],
+		},
+	},
 	"runAsNonRoot must be the boolean true": {
 		"pod": {"runAsNonRoot": "true"},
 		"container": {},
