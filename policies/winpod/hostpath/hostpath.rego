@@ -43,12 +43,9 @@ check(pod, parameters) := set() if {
 
 _violations(pod, p) := ((_malformed(pod) | _not_allowed(pod, p)) | _writable(pod, p)) | _admin_users(pod, p)
 
-_malformed(pod) := {result.violation("hostpath.malformed", problem.field, msg) |
+_malformed(pod) := {result.malformed("hostpath", pod.label, problem) |
 	some problem in pod.malformed
-	msg := sprintf("%s: %s must be %s, got %s", [pod.label, problem.field, _article[problem.expected], problem.got])
 }
-
-_article := {"object": "an object", "array": "an array", "string": "a string"}
 
 # The allowedHostPaths entries that allow the volume's path.
 _entries(pod, p, volume) := [entry |

@@ -44,13 +44,10 @@ _violations(pod, p) := (_malformed(pod) | _not_allowed(pod, p)) | _shape(pod, p)
 
 default_allowed_user_names := [`NT AUTHORITY\LOCAL SERVICE`, `NT AUTHORITY\NETWORK SERVICE`]
 
-_malformed(pod) := {result.violation("hostprocess.malformed", problem.field, msg) |
+_malformed(pod) := {result.malformed("hostprocess", pod.label, problem) |
 	some problem in pod.malformed
 	problem.category in {"pod", "user", "image"}
-	msg := sprintf("%s: %s must be %s, got %s", [pod.label, problem.field, _article[problem.expected], problem.got])
 }
-
-_article := {"object": "an object", "array": "an array", "string": "a string"}
 
 _not_allowed(pod, p) := _pod_not_allowed(pod) | _containers_not_allowed(pod) if {
 	not params.is_true(p, "allowHostProcess")

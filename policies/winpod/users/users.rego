@@ -43,13 +43,10 @@ _violations(pod, p) := _malformed(pod) | _not_allowed(pod, p)
 
 default_allowed_user_names := ["ContainerUser"]
 
-_malformed(pod) := {result.violation("users.malformed", problem.field, msg) |
+_malformed(pod) := {result.malformed("users", pod.label, problem) |
 	some problem in pod.malformed
 	problem.category in {"pod", "user", "image", "os"}
-	msg := sprintf("%s: %s must be %s, got %s", [pod.label, problem.field, _article[problem.expected], problem.got])
 }
-
-_article := {"object": "an object", "array": "an array", "string": "a string"}
 
 _not_allowed(pod, p) := {result.violation("users.not-allowed", pods.user_field(pod, c), msg) |
 	pod.windows

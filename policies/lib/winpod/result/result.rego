@@ -31,3 +31,16 @@ show(x) := concat("", [`"`, x, `"`]) if {
 _element(x) := concat("", [`"`, x, `"`]) if is_string(x)
 
 else := json.marshal(x)
+
+# METADATA
+# title: malformed
+# description: >-
+#   The <rule>.malformed violation for a wrong-typed field, a problem of
+#   lib.winpod.shapes ({field, expected, got}) in the object named label.
+malformed(rule, label, problem) := violation(
+	concat("", [rule, ".malformed"]),
+	problem.field,
+	sprintf("%s: %s must be %s, got %s", [label, problem.field, _articles[problem.expected], problem.got]),
+)
+
+_articles := {"object": "an object", "array": "an array", "string": "a string"}

@@ -23,3 +23,10 @@ test_show[name] if {
 	some name, tc in show_cases
 	result.show(tc.value) == tc.want
 }
+
+test_malformed if {
+	result.malformed("users", "Pod/ns/p", {"category": "os", "field": "spec.os", "expected": "object", "got": "string"}) == {
+		"msg": "Pod/ns/p: spec.os must be an object, got string",
+		"details": {"code": "users.malformed", "field": "spec.os"},
+	}
+}
