@@ -89,11 +89,11 @@ rego-test: setup ## opa test, and coverage >= 95%
 	  $(PY) -c 'import json,sys; r=json.load(open(sys.argv[1])); print("rego coverage: %.1f%%" % r["coverage"]); [print("  %s: %.1f%%" % (f, v.get("coverage", 0))) for f, v in sorted(r["files"].items()) if v.get("coverage", 0) < 95]' $(TOOLS)/coverage.json; \
 	  exit $${status:-0}
 
+BUNDLE_CONFIG ?= winpod-config.yaml
+
 .PHONY: bundle
-bundle: setup ## build dist/winpod-bundle.tar.gz (roots winpod and lib) for OPA or kube-mgmt
-	mkdir -p dist
-	$(OPA) build --bundle policies/ --ignore '*_test.rego' --revision $(REVISION) -o dist/winpod-bundle.tar.gz
-	@echo "dist/winpod-bundle.tar.gz (revision $(REVISION))"
+bundle: setup ## build dist/winpod-bundle.tar.gz: the policies (roots winpod, lib) with BUNDLE_CONFIG inside (empty: built-in default)
+	$(PY) -m harness.bundle $(if $(BUNDLE_CONFIG),--config $(BUNDLE_CONFIG)) --revision $(REVISION) -o dist/winpod-bundle.tar.gz
 
 # --- Gatekeeper --------------------------------------------------------------
 
