@@ -15,7 +15,7 @@ from pathlib import Path
 import jsonschema
 import yaml
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, yaml_problem
 
 API_VERSION = "winpod-guard/v1alpha1"
 KIND = "PolicyConfig"
@@ -142,12 +142,10 @@ _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _c
 def _parse_yaml(text: str, source: str) -> object:
     try:
         return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError(f"{source}: {where}not valid YAML: {exc.problem or exc.context}") from exc
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{source}: not valid YAML: {exc}") from exc
+        mark, problem = yaml_problem(exc)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(f"{source}: {where}not valid YAML: {problem}") from exc
 
 
 def _parse_json(text: str, source: str) -> object:

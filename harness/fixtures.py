@@ -21,7 +21,7 @@ import jsonpatch
 import yaml
 
 from harness.config import load_config
-from harness.errors import ConfigError, FixtureError
+from harness.errors import ConfigError, FixtureError, yaml_problem
 from harness.kinds import WORKLOADS, api_group
 
 logger = logging.getLogger(__name__)
@@ -284,12 +284,10 @@ def _read_yaml(path: Path, display: str) -> object:
         raise FixtureError(f"{display}: cannot read: {exc}") from exc
     try:
         documents = list(yaml.load_all(text, Loader=_LineLoader))  # noqa: S506 - a SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f":{mark.line + 1}" if mark else ""
-        raise FixtureError(f"{display}{line}: not valid YAML: {exc.problem or exc.context}") from exc
     except yaml.YAMLError as exc:
-        raise FixtureError(f"{display}: not valid YAML: {exc}") from exc
+        mark, problem = yaml_problem(exc)
+        line = f":{mark.line + 1}" if mark else ""
+        raise FixtureError(f"{display}{line}: not valid YAML: {problem}") from exc
     documents = [doc for doc in documents if doc is not None]
     if len(documents) != 1:
         raise FixtureError(f"{display}: expected one YAML document, got {len(documents)}")

@@ -20,7 +20,7 @@ from typing import Any, TextIO
 
 import yaml
 
-from harness.errors import ManifestError
+from harness.errors import ManifestError, yaml_problem
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +87,8 @@ def parse(text: str, source: str) -> Iterator[Document | DocumentError]:
         try:
             node, obj = _load(chunk)
         except (yaml.YAMLError, ValueError) as exc:
-            yield DocumentError(source, number, first_line + _error_line(exc), _problem(exc))
+            line, message = _located(exc)
+            yield DocumentError(source, number, first_line + line, message)
             continue
         node = _offset(node, first_line)
         line = node.start_mark.line + 1 if node is not None else first_line
@@ -203,16 +204,11 @@ def _shifted(mark: yaml.Mark, lines: int) -> yaml.Mark:
     return yaml.Mark(mark.name, mark.index, mark.line + lines, mark.column, mark.buffer, mark.pointer)
 
 
-def _error_line(exc: Exception) -> int:
-    mark = getattr(exc, "problem_mark", None)
-    if mark is not None:
-        return mark.line
-    return getattr(exc, "lineno", 1) - 1
-
-
-def _problem(exc: Exception) -> str:
-    if isinstance(exc, yaml.MarkedYAMLError):
-        return f"invalid YAML: {exc.problem}" + (f" ({exc.context})" if exc.context else "")
+def _located(exc: Exception) -> tuple[int, str]:
+    """(0-based line within the chunk, message) of a document that does not parse."""
+    if isinstance(exc, yaml.YAMLError):
+        mark, problem = yaml_problem(exc)
+        return (mark.line if mark else 0), f"invalid YAML: {problem}"
     if isinstance(exc, json.JSONDecodeError):
-        return f"invalid JSON: {exc.msg}"
-    return f"invalid document: {exc}"
+        return exc.lineno - 1, f"invalid JSON: {exc.msg}"
+    return 0, f"invalid document: {exc}"
