@@ -8,6 +8,7 @@ multi-document YAML, JSON and manifest trees; reports a table, JSON or SARIF.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import re
@@ -18,10 +19,11 @@ from pathlib import Path, PurePath
 from typing import Any, TextIO
 
 from harness import __version__, manifests
+from harness.cli import prepare_output, write_output
 from harness.config import load_config
-from harness.errors import HarnessError
-from harness.kinds import is_governed
-from harness.opa import OpaClient, add_server_arguments, serving
+from harness.errors import HarnessError, ManifestError, OpaError
+from harness.kinds import is_governed, name, namespace
+from harness.opa import BATCH_CHUNK, OpaClient, add_server_arguments, serving
 
 logger = logging.getLogger(__name__)
 
@@ -88,19 +90,28 @@ def run(args: argparse.Namespace) -> int:
     if args.inventory and args.format == "sarif":
         raise HarnessError("--inventory lists workloads, not findings: use --format table or json")
     config = load_config(args.config) if args.config else None
+    prepare_output(args.output)
     documents, errors = manifests.read(args.paths)
+    if not documents and not errors:
+        raise ManifestError(f"no Kubernetes objects in {' '.join(args.paths)}")
     for error in errors:
         print(f"winpod audit: {error}", file=sys.stderr)
+    out = io.StringIO()
     with serving(args, config) as opa:
         if args.inventory:
             rows = inventory(opa, documents)
-            _write(args.output, lambda out: _inventory_table(rows, out) if args.format == "table"
-                   else json.dump({"hostProcessWorkloads": rows}, out, indent=2))
-            return 2 if errors else 0
-        result = audit(opa, documents, errors)
-    writer = {"table": write_table, "json": write_json, "sarif": write_sarif}[args.format]
-    _write(args.output, lambda out: writer(result, out))
-    return result.exit_code()
+            if args.format == "table":
+                _inventory_table(rows, out)
+            else:
+                json.dump({"hostProcessWorkloads": rows}, out, indent=2)
+                out.write("\n")
+            code = 0
+        else:
+            result = audit(opa, documents, errors)
+            {"table": write_table, "json": write_json, "sarif": write_sarif}[args.format](result, out)
+            code = result.exit_code()
+    write_output(args.output, out.getvalue())
+    return 2 if errors else code
 
 
 def audit(opa: OpaClient, documents: list[manifests.Document], errors: list[manifests.DocumentError]) -> Audit:
@@ -116,17 +127,30 @@ def audit(opa: OpaClient, documents: list[manifests.Document], errors: list[mani
 def inventory(opa: OpaClient, documents: list[manifests.Document]) -> list[dict]:
     """Every governed object with a HostProcess container, its accounts and images."""
     governed = [d for d in documents if is_governed(d.obj)]
-    answer = opa.evaluate(INVENTORY_PATH, {"items": [d.obj for d in governed]}).result
     rows = []
-    for document, entry in zip(governed, answer["items"], strict=True):
-        if entry["containers"]:
-            meta = _metadata(document.obj)
-            rows.append({
-                "namespace": _namespace(meta), "kind": document.obj["kind"], "name": _name(meta),
-                "source": document.source, "line": document.line,
-                "hostNetwork": entry["hostNetwork"], "containers": entry["containers"],
-            })
+    for start in range(0, len(governed), BATCH_CHUNK):
+        part = governed[start : start + BATCH_CHUNK]
+        for document, entry in zip(part, _inventory_entries(opa, [d.obj for d in part]), strict=True):
+            if entry["containers"]:
+                rows.append({
+                    "namespace": namespace(document.obj), "kind": document.obj["kind"], "name": name(document.obj),
+                    "source": document.source, "line": document.line,
+                    "hostNetwork": entry["hostNetwork"], "containers": entry["containers"],
+                })
     return sorted(rows, key=lambda r: (r["namespace"], r["kind"], r["name"], r["source"], r["line"]))
+
+
+def _inventory_entries(opa: OpaClient, objects: list[dict]) -> list[dict]:
+    answer = opa.evaluate(INVENTORY_PATH, {"items": objects}).result
+    entries = answer.get("items") if isinstance(answer, dict) else None
+    if (
+        not isinstance(entries, list)
+        or len(entries) != len(objects)
+        or not all(isinstance(e, dict) and isinstance(e.get("containers"), list) for e in entries)
+    ):
+        raise OpaError(f"{INVENTORY_PATH}: expected {{items: [{{hostNetwork, containers}}]}} for "
+                       f"{len(objects)} objects, got {json.dumps(answer)[:200]}")
+    return entries
 
 
 # --- reports ---------------------------------------------------------------------
@@ -136,12 +160,12 @@ def write_table(result: Audit, out: TextIO) -> None:
     by_object: dict[tuple, list[Finding]] = {}
     for f in sorted(result.findings, key=lambda f: (f.namespace, f.kind, f.name, f.source, f.line, f.field, f.code)):
         by_object.setdefault((f.namespace, f.kind, f.name, f.source, f.document, f.item), []).append(f)
-    namespace = None
-    for (ns, kind, name, source, _, _), findings in by_object.items():
-        if ns != namespace:
-            namespace = ns
+    current = None
+    for (ns, kind, obj_name, source, _, _), findings in by_object.items():
+        if ns != current:
+            current = ns
             out.write(f"namespace {ns}\n")
-        out.write(f"  {kind}/{name}  ({source}:{findings[0].line})\n")
+        out.write(f"  {kind}/{obj_name}  ({source}:{findings[0].line})\n")
         for f in findings:
             container = f"container {f.container}" if f.container else "pod"
             out.write(f"    {f.enforcementAction:<6} {f.rule:<11} {f.constraint}  {container}  {f.field}\n")
@@ -220,27 +244,18 @@ def _inventory_table(rows: list[dict], out: TextIO) -> None:
     out.write(f"{len(rows)} HostProcess workloads\n")
 
 
-def _write(path: str | None, write: Any) -> None:
-    if path is None:
-        write(sys.stdout)
-        return
-    with open(path, "w", encoding="utf-8") as out:
-        write(out)
-
-
 # --- helpers -----------------------------------------------------------------------
 
 
 def _finding(document: manifests.Document, violation: dict) -> Finding:
-    meta = _metadata(document.obj)
     return Finding(
         source=document.source,
         document=document.number,
         item=document.item,
         line=document.line_of(violation["field"]),
-        namespace=_namespace(meta),
+        namespace=namespace(document.obj),
         kind=document.obj["kind"],
-        name=_name(meta),
+        name=name(document.obj),
         container=_container(document.obj, violation["field"]),
         rule=violation["rule"],
         code=violation["code"],
@@ -266,21 +281,6 @@ def _container(obj: Any, field: str) -> str:
         if isinstance(name, str):
             return name
     return f"{match.group(2)}[{index}]"
-
-
-def _metadata(obj: dict) -> dict:
-    meta = obj.get("metadata")
-    return meta if isinstance(meta, dict) else {}
-
-
-def _namespace(meta: dict) -> str:
-    namespace = meta.get("namespace")
-    return namespace if isinstance(namespace, str) and namespace else "default"
-
-
-def _name(meta: dict) -> str:
-    name = meta.get("name") or meta.get("generateName")
-    return name if isinstance(name, str) else "<unnamed>"
 
 
 def _kind(obj: Any) -> str:

@@ -18,6 +18,7 @@ from harness import manifests
 from harness.config import load_config
 from harness.errors import HarnessError, ManifestError
 from harness.fixtures import verdict
+from harness.kinds import identity, metadata
 from harness.opa import add_server_arguments, serving
 
 
@@ -47,8 +48,6 @@ def run(args: argparse.Namespace) -> int:
 
 def read_objects(paths: Sequence[str]) -> list[manifests.Document]:
     """Every object under ``paths``, or a ManifestError naming each document that is not one."""
-    if manifests.STDIN in paths and sys.stdin.isatty():
-        raise HarnessError("no FILE given and stdin is a terminal: name manifest files, or pipe them in")
     documents, errors = manifests.read(paths)
     problems = [(error.source, error.number, str(error)) for error in errors]
     for document in documents:
@@ -65,19 +64,10 @@ def read_objects(paths: Sequence[str]) -> list[manifests.Document]:
     return documents
 
 
-def _metadata(obj: dict) -> dict:
-    return obj["metadata"] if isinstance(obj.get("metadata"), dict) else {}
-
-
-def _identity(obj: dict) -> str:
-    metadata = _metadata(obj)
-    return f"{obj.get('kind')}/{metadata.get('namespace') or '-'}/{metadata.get('name') or '-'}"
-
-
 def as_text(documents: Sequence[manifests.Document], decisions: Sequence[dict]) -> str:
     lines = []
     for document, decision in zip(documents, decisions, strict=True):
-        lines.append(f"{document.where}: {_identity(document.obj)}: {verdict(decision['allowed'])}")
+        lines.append(f"{document.where}: {identity(document.obj)}: {verdict(decision['allowed'])}")
         for v in decision["violations"]:
             lines.append(f"    {v.get('enforcementAction')} {v.get('code')} [{v.get('constraint')}] "
                          f"{v.get('field')}: {v.get('msg')}")
@@ -95,8 +85,8 @@ def as_json(documents: Sequence[manifests.Document], decisions: Sequence[dict]) 
             "item": document.item,
             "line": document.line,
             "kind": document.obj.get("kind"),
-            "namespace": _metadata(document.obj).get("namespace"),
-            "name": _metadata(document.obj).get("name"),
+            "namespace": metadata(document.obj).get("namespace"),
+            "name": metadata(document.obj).get("name"),
             "allowed": decision["allowed"],
             "violations": decision["violations"],
         }

@@ -3,7 +3,9 @@
 import argparse
 import importlib
 import logging
+import os
 import sys
+from pathlib import Path
 
 from harness.errors import HarnessError
 
@@ -12,6 +14,31 @@ logger = logging.getLogger(__name__)
 # Each command is a module with register(subparsers); the parser it adds sets
 # ``func`` to a callable taking the parsed arguments and returning an exit code.
 COMMANDS = ["serve", "constraints", "testcmd", "check", "audit"]
+
+
+def prepare_output(path: str | None) -> None:
+    """Make sure a report can be written to ``path`` before the run that produces it starts."""
+    if path is None:
+        return
+    parent = Path(path).resolve().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HarnessError(f"{path}: cannot write the report: {exc.strerror}") from exc
+    if not os.access(parent, os.W_OK) or Path(path).is_dir():
+        raise HarnessError(f"{path}: cannot write the report: not a writable file")
+
+
+def write_output(path: str | None, text: str) -> None:
+    """``text`` to the file ``path``, or to stdout when there is none."""
+    if path is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        Path(path).write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise HarnessError(f"{path}: cannot write the report: {exc.strerror}") from exc
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,6 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("winpod: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader (| head) has gone: nothing left to say, and nothing to say it to.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
 
 
 if __name__ == "__main__":

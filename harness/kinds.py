@@ -32,3 +32,25 @@ def match_kinds() -> list[dict]:
 
 def is_governed(obj: object) -> bool:
     return isinstance(obj, dict) and obj.get("kind") in WORKLOADS
+
+
+def metadata(obj: dict) -> dict:
+    meta = obj.get("metadata")
+    return meta if isinstance(meta, dict) else {}
+
+
+def namespace(obj: dict) -> str:
+    """SPEC 3: the object's own namespace, else ``default`` (files carry no request namespace)."""
+    value = metadata(obj).get("namespace")
+    return value if isinstance(value, str) and value else "default"
+
+
+def name(obj: dict) -> str:
+    meta = metadata(obj)
+    value = meta.get("name") or meta.get("generateName")
+    return value if isinstance(value, str) and value else "<unnamed>"
+
+
+def identity(obj: dict) -> str:
+    """``Kind/namespace/name``, as the policies' messages name objects."""
+    return f"{obj.get('kind')}/{namespace(obj)}/{name(obj)}"

@@ -29,7 +29,8 @@ SUFFIXES = (".yaml", ".yml", ".json")
 
 # libyaml when PyYAML has it: a 10,000-object export composes about six times faster.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-_SEPARATOR = re.compile(r"^(---|\.\.\.)(\s.*)?$")
+_START = re.compile(r"^---(\s.*)?$")  # a document may begin on its own marker's line: "--- {kind: Pod}"
+_END = re.compile(r"^\.\.\.(\s.*)?$")
 _FIELD_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 
@@ -73,9 +74,12 @@ class DocumentError:
 
 def read(paths: Sequence[str], stdin: TextIO | None = None) -> tuple[list[Document], list[DocumentError]]:
     """Every object in ``paths`` (``-`` is stdin), Lists expanded, in input order."""
+    stdin = stdin or sys.stdin
+    if STDIN in paths and stdin.isatty():
+        raise ManifestError("stdin is a terminal: name manifest files, or pipe them in")
     documents: list[Document] = []
     errors: list[DocumentError] = []
-    for source, text in _sources(paths, stdin or sys.stdin):
+    for source, text in _sources(paths, stdin):
         for item in parse(text, source):
             (errors if isinstance(item, DocumentError) else documents).append(item)
     return documents, errors
@@ -129,7 +133,12 @@ def _chunks(text: str) -> Iterator[tuple[int, str]]:
     lines = text.splitlines(keepends=True)
     start, current = 1, []
     for number, line in enumerate(lines, start=1):
-        if _SEPARATOR.match(line.rstrip("\r\n")):
+        bare = line.rstrip("\r\n")
+        if _START.match(bare):
+            yield from _non_empty(start, current)
+            # Blank out the marker, keep what follows it (and its columns).
+            start, current = number, ["   " + line[3:]]
+        elif _END.match(bare):
             yield from _non_empty(start, current)
             start, current = number + 1, []
         else:

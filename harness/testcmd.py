@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
+from harness.cli import prepare_output, write_output
 from harness.errors import HarnessError
 from harness.fixtures import Suite, load_fixtures
 from harness.opa import OpaClient, add_server_arguments, serving
@@ -39,7 +40,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--config", metavar="FILE",
                         help="config for the cases that name none (default: the built-in one)")
     parser.add_argument("--format", choices=sorted(FORMATS), default="text", help="report format (default: text)")
-    parser.add_argument("--output", metavar="FILE", help="write the report here instead of stdout")
+    parser.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
     parser.add_argument("-k", metavar="PATTERN", dest="pattern",
                         help="only cases whose id (file::case) contains PATTERN, or matches it as a glob "
                              "when it has * ? or [ (case-insensitive)")
@@ -72,6 +73,7 @@ def evaluate(opa: OpaClient, suite: Suite, progress: Callable[[int, int], None] 
 
 def run(args: argparse.Namespace) -> int:
     suite = _load(args)
+    prepare_output(args.output)
     with serving(args) as opa:
         if args.watch:
             return _watch(opa, args, suite)
@@ -107,18 +109,9 @@ def _progress_line() -> Callable[[int, int], None] | None:
 
 
 def _write_report(args: argparse.Namespace, results: Sequence[CaseResult], seconds: float) -> None:
-    text = FORMATS[args.format](results, seconds)
-    if args.output:
-        try:
-            Path(args.output).write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise HarnessError(f"{args.output}: cannot write the report: {exc.strerror}") from exc
-        print(summary(results, seconds), flush=True)
-    else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        if args.format != "text":
-            print(summary(results, seconds), file=sys.stderr, flush=True)
+    write_output(args.output, FORMATS[args.format](results, seconds))
+    if args.output or args.format != "text":
+        print(summary(results, seconds), file=sys.stderr if not args.output else sys.stdout, flush=True)
 
 
 # --- --watch -----------------------------------------------------------------------

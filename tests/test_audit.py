@@ -173,3 +173,22 @@ def test_inventory_lists_host_process_workloads_whatever_the_config(export_file,
 def test_inventory_has_no_sarif_form(export_file, capsys):
     assert main(["audit", str(export_file), "--inventory", "--format", "sarif"]) == 2
     assert "--inventory" in capsys.readouterr().err
+
+
+def test_no_objects_at_all_is_an_input_error_not_a_clean_audit(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("kind: Pod\n")
+    assert main(["audit", str(tmp_path)]) == 2
+    assert "no Kubernetes objects in" in capsys.readouterr().err
+
+
+def test_the_report_goes_to_a_new_directory(export_file, tmp_path):
+    target = tmp_path / "reports" / "nested" / "audit.sarif"
+    assert main(["audit", str(export_file), "--format", "sarif", "-o", str(target)]) == 1
+    assert json.loads(target.read_text())["version"] == "2.1.0"
+
+
+def test_an_unwritable_report_is_refused_before_opa_starts(export_file, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["audit", str(export_file), "-o", str(blocker / "audit.json")]) == 2
+    assert "cannot write the report" in capsys.readouterr().err

@@ -92,3 +92,10 @@ def test_read_walks_directories_and_stdin(tmp_path):
 def test_a_missing_path_is_an_input_error_naming_it(tmp_path):
     with pytest.raises(ManifestError, match=r"nope\.yaml: no such file or directory"):
         manifests.read([str(tmp_path / "nope.yaml")])
+
+
+def test_a_document_may_start_on_its_marker_line():
+    text = "--- {apiVersion: v1, kind: Pod, metadata: {name: a}}\n--- # only a comment\n---\nkind: Job\n...\n"
+    docs = list(manifests.parse(text, "m.yaml"))
+    assert [(d.number, d.line, d.obj["kind"]) for d in docs] == [(1, 1, "Pod"), (2, 4, "Job")]
+    assert docs[0].line_of("metadata.name") == 1

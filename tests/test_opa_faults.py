@@ -131,7 +131,8 @@ def test_a_pull_that_hangs_gives_up_at_its_timeout(monkeypatch: pytest.MonkeyPat
     with pytest.raises(OpaError, match=r"pulling it failed \(timed out after 1s\)"):
         with OpaServer.docker(f"127.0.0.1:{taken_port}/winpod-guard/missing:0", pull_timeout=1):
             pass
-    assert time.monotonic() - started < 5
+    # Generous on purpose: the point is that it ends at all (the SDK's own pull never times out).
+    assert time.monotonic() - started < 60
 
 
 @pytest.mark.parametrize("start", BACKENDS)
@@ -226,6 +227,8 @@ def test_a_killed_run_takes_its_opa_process_with_it() -> None:
 def test_container_tests_skip_without_an_engine_unless_required(dead_docker_socket: Path, monkeypatch: pytest.MonkeyPatch,
                                                                 required: str, exit_code: int, outcome: str) -> None:
     monkeypatch.setenv("WINPOD_REQUIRE_DOCKER", required)
+    # CI forbids skips in its own run; this inner run is about the skip itself.
+    monkeypatch.delenv("WINPOD_FORBID_SKIPS", raising=False)
     target = f"{Path(__file__).name}::test_a_pull_that_hangs_gives_up_at_its_timeout"
     done = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs", target],
                           cwd=Path(__file__).parent, capture_output=True, text=True, timeout=120)
