@@ -99,6 +99,12 @@ class OpaClient:
         if not files:
             raise OpaError(f"no policy files (*.rego other than *_test.rego) under {root}")
         paths = {p.relative_to(root).as_posix(): p for p in files}
+        # A module deleted or renamed on disk must not stay loaded (--watch
+        # reloads into the same server): drop every id that is not a file now.
+        loaded = self._request("GET", "/v1/policies").get("result", [])
+        for stale in sorted({m.get("id") for m in loaded if isinstance(m, dict)} - set(paths) - {None}):
+            self._request("DELETE", f"/v1/policies/{quote(stale)}")
+            logger.info("unloaded %s: no longer under %s", stale, root)
         pending = dict(paths)
         # OPA compiles all loaded modules on every PUT, so a module calling a
         # function of one not loaded yet fails: retry until a pass adds nothing.
@@ -645,10 +651,22 @@ def _compile_error(error: dict, paths: dict[str, Path]) -> str:
     return f"{where}:{location.get('row', '?')}:{location.get('col', '?')}: {error.get('code')}: {error.get('message')}"
 
 
+VIOLATION_KEYS = ("rule", "code", "constraint", "enforcementAction", "field", "msg")
+
+
 def _checked_decision(decision: Any, path: str) -> dict:
     # Fail closed: anything but the SPEC 4 shape is an error, never read as "allowed".
+    where = f"data.{path.replace('/', '.')}"
     if not (isinstance(decision, dict) and isinstance(decision.get("allowed"), bool)
             and isinstance(decision.get("violations"), list)):
-        raise OpaError(f"data.{path.replace('/', '.')} answered {str(decision)[:200]}, "
+        raise OpaError(f"{where} answered {str(decision)[:200]}, "
                        'not {"allowed": <bool>, "violations": [...]}')
+    for violation in decision["violations"]:
+        if not (isinstance(violation, dict) and all(isinstance(violation.get(k), str) for k in VIOLATION_KEYS)):
+            raise OpaError(f"{where} answered a violation {str(violation)[:200]}, "
+                           f"not an object of strings {', '.join(VIOLATION_KEYS)}")
+    denied = any(v["enforcementAction"] == "deny" for v in decision["violations"])
+    if decision["allowed"] == denied:
+        raise OpaError(f"{where} answered allowed={decision['allowed']} with "
+                       f"{'a' if denied else 'no'} deny violation: SPEC 4 says allowed is false iff one fired")
     return decision

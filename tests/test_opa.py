@@ -8,6 +8,7 @@ its built-in default denies the name "denied".
 import logging
 import os
 import re
+import shutil
 import uuid
 from pathlib import Path
 
@@ -27,7 +28,9 @@ ALLOWED = {"allowed": True, "violations": []}
 
 def denied(name: str) -> dict:
     return {"allowed": False,
-            "violations": [{"rule": "names", "code": "names.denied", "msg": f'name "{name}" is denied'}]}
+            "violations": [{"rule": "names", "code": "names.denied", "constraint": "deny-names",
+                            "enforcementAction": "deny", "field": "metadata.name",
+                            "msg": f'name "{name}" is denied'}]}
 
 
 def pod(name: str) -> dict:
@@ -118,11 +121,17 @@ def test_undefined_decision_is_an_error_never_allowed() -> None:
             opa.decide_many([pod("x")])
 
 
-def test_a_decision_of_the_wrong_shape_is_an_error() -> None:
+@pytest.mark.parametrize("name, problem", [
+    ("string-allowed", r'not \{"allowed": <bool>'),
+    ("thin-violation", r"a violation .* not an object of strings rule, code, constraint"),
+    ("allowed-despite-deny", r"allowed=True with a deny violation"),
+    ("denied-without-reason", r"allowed=False with no deny violation"),
+])
+def test_a_decision_of_the_wrong_shape_is_an_error(name: str, problem: str) -> None:
     with OpaServer.process() as opa:
         opa.load_policies(DATA / "malformed")
-        with pytest.raises(OpaError, match=r'^data\.winpod\.decision answered .* not \{"allowed": <bool>'):
-            opa.decide(pod("x"))
+        with pytest.raises(OpaError, match=rf"^data\.winpod\.decision answered .*{problem}"):
+            opa.decide(pod(name))
 
 
 def test_a_batch_that_loses_an_item_is_an_error() -> None:
@@ -214,3 +223,17 @@ def test_an_image_is_built_from_the_pinned_opa_when_none_can_be_had(monkeypatch:
             pass
         finally:
             client.close()
+
+
+def test_reloading_drops_modules_no_longer_on_disk(tmp_path: Path) -> None:
+    shutil.copytree(DATA / "decision", tmp_path / "policies")
+    extra = tmp_path / "policies" / "extra.rego"
+    extra.write_text("package winpod.extra\n\nanswer := 42\n")
+    with OpaServer.process() as opa:
+        opa.load_policies(tmp_path / "policies")
+        assert opa.evaluate("winpod/extra/answer", None).result == 42
+        extra.unlink()
+        opa.load_policies(tmp_path / "policies")
+        with pytest.raises(OpaError, match="undefined decision"):
+            opa.evaluate("winpod/extra/answer", None)
+        assert opa.decide(pod("denied")) == denied("denied")

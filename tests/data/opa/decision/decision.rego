@@ -15,7 +15,10 @@ decision := {"allowed": count(violations) == 0, "violations": violations}
 violations := [v |
 	some name in config_in_use.deniedNames
 	names.same(input.metadata.name, name)
-	v := {"rule": "names", "code": "names.denied", "msg": sprintf("name %q is denied", [name])}
+	v := {
+		"rule": "names", "code": "names.denied", "constraint": "deny-names", "enforcementAction": "deny",
+		"field": "metadata.name", "msg": sprintf("name %q is denied", [name]),
+	}
 ]
 
 batch := {"decisions": [d | some item in input.items; d := decision with input as item]}
