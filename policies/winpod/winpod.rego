@@ -99,10 +99,28 @@ _request_parts(request) := [_value(request, "object"), _value(request, "namespac
 _has_kind(x) if _value(x, "kind") != null
 
 # The pod view is built once per object; each matching constraint's rule
-# checks it with the constraint's parameters.
-_violations(review, pod) := sort([v |
+# checks it with the constraint's parameters. Constraints of a rule with
+# nothing to check in the pod are not even matched: for most objects that is
+# every rule, and the config is never read.
+_violations(review, pod) := _constraint_violations(review, pod, rules) if {
+	rules := _relevant_rules(pod)
+	count(rules) > 0
+} else := []
+
+_relevant_rules(pod) := {rule |
+	some rule, relevant in {
+		"hostprocess": hostprocess.is_relevant(pod),
+		"users": users.is_relevant(pod),
+		"hostpath": hostpath.is_relevant(pod),
+	}
+	relevant
+}
+
+_constraint_violations(review, pod, rules) := sort([v |
+	facts := match.facts(review.object, review.namespace)
 	some constraint in effective_config.constraints
-	match.applies(object.get(constraint, "match", null), review.object, review.namespace)
+	constraint.rule in rules
+	match.selects(object.get(constraint, "match", null), facts)
 	action := _enforcement_action(constraint)
 	some raw in _rule_violations(constraint.rule, pod, object.get(constraint, "parameters", null))
 	v := {

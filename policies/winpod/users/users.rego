@@ -33,11 +33,22 @@ violations(review, parameters) := check(pod, parameters) if {
 # description: >-
 #   The violations of a pod view (lib.winpod.pods.pod) for these parameters;
 #   the decision API calls this with the view it builds once per object.
-#   Pods that are not Windows pods and have no wrong types are answered first.
-check(pod, parameters) := set() if {
-	not pod.windows
-	count(pod.malformed) == 0
-} else := _violations(pod, params.object_of(parameters))
+check(pod, parameters) := _violations(pod, params.object_of(parameters)) if is_relevant(pod)
+
+else := set()
+
+# METADATA
+# scope: document
+# title: is_relevant
+# description: >-
+#   True when check may find something in the pod view (lib.winpod.pods.pod):
+#   a Windows pod or wrong-typed fields. For any other pod the decision API
+#   matches none of this rule's constraints.
+default is_relevant(_) := false
+
+is_relevant(pod) if pod.windows
+
+is_relevant(pod) if count(pod.malformed) > 0
 
 _violations(pod, p) := _malformed(pod) | _not_allowed(pod, p)
 

@@ -21,12 +21,45 @@ import data.lib.winpod.pods
 # description: True when the constraint match selects the object in namespace ns.
 default applies(_, _, _) := false
 
-applies(match, obj, ns) if {
-	m := object.get({true: match}, is_object(match), {})
-	_namespaces_match(object.get(m, "namespaces", null), ns)
-	not _excluded(object.get(m, "excludedNamespaces", null), ns)
-	_kinds_match(object.get(m, "kinds", null), obj)
-	_selector_matches(object.get(m, "labelSelector", null), obj)
+applies(match, obj, ns) if selects(match, facts(obj, ns))
+
+# METADATA
+# title: facts
+# description: >-
+#   What every match reads of an object in namespace ns, worked out once per
+#   object however many constraints are tried: its namespace, group and kind,
+#   whether it is of a governed kind (what an absent kinds selects), and the
+#   object itself for label selectors, which few matches have.
+facts(obj, ns) := {"namespace": ns, "group_kind": gk, "governed": _is_governed(gk), "object": obj} if {
+	gk := group_kind(obj)
+}
+
+default _is_governed(_) := false
+
+_is_governed(gk) if {
+	some entry in pods.kinds
+	gk.kind in entry.kinds
+	gk.group in entry.apiGroups
+}
+
+# METADATA
+# scope: document
+# title: selects
+# description: True when the constraint match selects the object of these facts.
+default selects(_, _) := false
+
+# No match, or one of the wrong type: the governed kinds in any namespace.
+selects(match, facts) if {
+	not is_object(match)
+	facts.governed
+}
+
+selects(match, facts) if {
+	is_object(match)
+	_namespaces_match(object.get(match, "namespaces", null), facts.namespace)
+	not _excluded(object.get(match, "excludedNamespaces", null), facts.namespace)
+	_kinds_match(object.get(match, "kinds", null), facts)
+	_selector_matches(object.get(match, "labelSelector", null), facts.object)
 }
 
 # No namespaces (absent, empty or not a list) leave the namespace open. An
@@ -56,21 +89,17 @@ _excluded(patterns, ns) := false if {
 # Absent kinds: the governed kinds. Gatekeeper: no kinds entries match every
 # kind; an entry with no kinds or no apiGroups leaves that part open; "*" is
 # a wildcard.
-_kinds_match(null, obj) if {
-	gvk := group_kind(obj)
-	concat("/", [gvk.group, gvk.kind]) in _governed
-}
+_kinds_match(null, facts) if facts.governed
 
 _kinds_match(entries, _) if {
 	entries != null
 	not _non_empty_array(entries)
 }
 
-_kinds_match(entries, obj) if {
+_kinds_match(entries, facts) if {
 	is_array(entries)
-	gvk := group_kind(obj)
 	some entry in entries
-	_entry_lists(entry, gvk)
+	_entry_lists(entry, facts.group_kind)
 }
 
 # An entry that is not an object is one Gatekeeper refuses: it never narrows.
@@ -80,12 +109,6 @@ _entry_lists(entry, gvk) if {
 	is_object(entry)
 	_listed(object.get(entry, "kinds", null), gvk.kind)
 	_listed(object.get(entry, "apiGroups", null), gvk.group)
-}
-
-_governed contains concat("/", [group, kind]) if {
-	some entry in pods.kinds
-	some group in entry.apiGroups
-	some kind in entry.kinds
 }
 
 _listed(list, _) if not _non_empty_array(list)
@@ -113,12 +136,11 @@ _non_empty_array(x) if {
 group_kind(obj) := {"group": _group(split(obj.apiVersion, "/")), "kind": obj.kind} if {
 	is_string(obj.apiVersion)
 	is_string(obj.kind)
-	count(split(obj.apiVersion, "/")) < 3
 } else := {"group": "", "kind": ""} if {
 	is_string(obj.apiVersion)
-	count(split(obj.apiVersion, "/")) > 2
 } else := {"group": "", "kind": _string(obj, "kind")}
 
+# Undefined for a version with more than one slash: no group, and no kind.
 _group([_]) := ""
 
 _group([group, _]) := group
