@@ -1,8 +1,8 @@
 """Shared fixtures: one OPA container per session, the ``docker`` marker, and a leftover check.
 
-Tests marked ``docker`` (and every test using the ``opa`` fixture) are skipped
-when no Docker engine answers, unless WINPOD_REQUIRE_DOCKER=1 (CI), which
-turns the skip into a failure. At the end of the session no container and no
+Tests marked ``docker`` are skipped when no Docker engine answers, unless
+WINPOD_REQUIRE_DOCKER=1 (CI), which turns the skip into a failure; the session's
+OPA then runs as a local process. At the end of the session no container and no
 process this session started may be left; if one is, the run fails.
 """
 
@@ -26,6 +26,8 @@ FORBID_SKIPS_ENV = "WINPOD_FORBID_SKIPS"
 def pytest_configure(config: pytest.Config) -> None:
     # Inherited by every process the session starts, and put on every
     # container as a label: how the leftover check recognises what is ours.
+    # Always a new one: a pytest run inside a test must not claim (and reap)
+    # its parent's servers.
     os.environ[RUN_ID_ENV] = f"pytest-{uuid.uuid4().hex[:12]}"
 
 
@@ -37,12 +39,6 @@ def docker_problem() -> str | None:
     except DockerUnavailable as exc:
         return str(exc)
     return None
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if "opa_session" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.docker)
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
@@ -68,8 +64,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
 
 @pytest.fixture(scope="session")
 def opa_session() -> Iterator[OpaServer]:
-    """One OPA container for the whole session with the repository's policies loaded."""
-    with OpaServer.docker() as server:
+    """One OPA for the whole session with the repository's policies loaded.
+
+    A container when an engine answers (always, in CI); else a local ``opa``
+    process, so the policy tests run on a machine without Docker too and only
+    the tests about containers skip.
+    """
+    problem = docker_problem()
+    if problem is not None and os.environ.get(REQUIRE_DOCKER_ENV) == "1":
+        pytest.fail(f"{problem}, and {REQUIRE_DOCKER_ENV}=1 forbids falling back to a local opa", pytrace=False)
+    with (OpaServer.docker() if problem is None else OpaServer.process()) as server:
         server.load_policies(POLICIES)
         yield server
 
