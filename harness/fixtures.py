@@ -588,7 +588,7 @@ def fixture_files(paths: Iterable[Path]) -> Iterator[tuple[Path, bool]]:
     for path in paths:
         if path.is_dir():
             for found in sorted(path.rglob("*")):
-                if found.suffix in (".yaml", ".yml") and found.is_file() \
+                if found.suffix.lower() in (".yaml", ".yml") and found.is_file() \
                         and not any(part.startswith(".") for part in found.relative_to(path).parts):
                     yield found.resolve(), False
         elif path.is_file():
