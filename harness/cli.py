@@ -23,11 +23,6 @@ def prepare_output(path: str | None) -> None:
     parent = Path(path).resolve().parent
     try:
         parent.mkdir(parents=True, exist_ok=True)
-    except BrokenPipeError:
-        # The reader (| head) has gone: nothing left to say, and nothing to say it to.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        return 1
     except OSError as exc:
         raise HarnessError(f"{path}: cannot write the report: {exc.strerror}") from exc
     if not os.access(parent, os.W_OK) or Path(path).is_dir():
@@ -72,6 +67,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("winpod: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader (| head) has gone: nothing left to say, and nothing to say it to.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except OSError as exc:
         # A file or socket the run needed, not a bug: one line, like any other user-facing error.
         logger.debug("failed", exc_info=True)
