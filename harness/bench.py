@@ -132,7 +132,7 @@ def corpus(count: int) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m harness.bench", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--count", type=int, default=1000, help="manifests in the corpus (default 1000)")
+    parser.add_argument("--count", type=_positive, default=1000, help="manifests in the corpus (default 1000)")
     parser.add_argument("--policies", type=Path, default=REPO_ROOT / "policies", metavar="DIR")
     default_config = REPO_ROOT / "winpod-config.yaml"
     parser.add_argument("--config", type=lambda value: Path(value) if value else None, metavar="FILE",
@@ -232,6 +232,13 @@ def _audit(opa: OpaServer, count: int) -> tuple[float, int]:
         documents, errors = manifests.read([str(path)])
         result = audit.audit(opa, documents, errors)
         return time.perf_counter() - began, len(result.findings)
+
+
+def _positive(text: str) -> int:
+    value = int(text) if text.isdigit() else 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text!r}")
+    return value
 
 
 def _percentile(ordered: list[int], pct: int) -> float:

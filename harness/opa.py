@@ -387,11 +387,14 @@ class _DockerBackend:
 
     def start(self, port: int, token: str) -> None:
         self._client = docker_client()
-        _reap_stale_containers(self._client)
+        try:
+            _reap_stale_containers(self._client)
+            host_network = self._host_network
+            if host_network is None:
+                host_network = not _has_bridge_network(self._client)
+        except docker.errors.APIError as exc:
+            raise OpaError(f"the Docker engine refused a request: {exc.explanation or exc}") from exc
         image = resolve_image(self._client, self._image, pull_timeout=self._pull_timeout)
-        host_network = self._host_network
-        if host_network is None:
-            host_network = not _has_bridge_network(self._client)
         if host_network:
             network = {"network_mode": "host"}
             address = f"127.0.0.1:{port}"
