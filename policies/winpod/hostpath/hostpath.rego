@@ -54,7 +54,7 @@ is_relevant(pod) if count(pod.malformed) > 0
 
 _violations(pod, p) := ((_malformed(pod) | _not_allowed(pod, p)) | _writable(pod, p)) | _admin_users(pod, p)
 
-_malformed(pod) := {result.malformed("hostpath", pod.label, problem) |
+_malformed(pod) := {result.malformed("hostpath", pods.object_label(pod), problem) |
 	some problem in pod.malformed
 }
 
@@ -74,13 +74,13 @@ _not_allowed(pod, p) := {result.violation("hostpath.not-allowed", field, msg) |
 
 _not_allowed_message(pod, volume) := sprintf(
 	"%s: hostPath volume %s path %s is never allowed: %s",
-	[pod.label, result.show(volume.name), result.show(volume.path), normalized.reason],
+	[pods.object_label(pod), result.show(volume.name), result.show(volume.path), normalized.reason],
 ) if {
 	normalized := paths.normalize(volume.path, pod.windows)
 	normalized.kind == "never"
 } else := sprintf(
 	"%s: hostPath volume %s path %s is not in allowedHostPaths",
-	[pod.label, result.show(volume.name), result.show(volume.path)],
+	[pods.object_label(pod), result.show(volume.name), result.show(volume.path)],
 )
 
 # Allowed only by entries that say readOnly: every mount must be readOnly.
@@ -100,7 +100,7 @@ _writable(pod, p) := {result.violation("hostpath.writable", field, msg) |
 	field := concat("", [pods.mount_field(pod, c, mount), ".readOnly"])
 	msg := sprintf(
 		"%s: hostPath volume %s path %s is allowed read-only only, but %s mounts it writable",
-		[pod.label, result.show(volume.name), result.show(volume.path), pods.label(pod, c)],
+		[pods.object_label(pod), result.show(volume.name), result.show(volume.path), pods.label(pod, c)],
 	)
 }
 
@@ -119,7 +119,7 @@ _admin_users(pod, p) := {result.violation("hostpath.admin-user", field, msg) |
 	field := _account_field(pod, c, account)
 	msg := sprintf(
 		"%s: %s runs as admin account %s%s and mounts hostPath volume %s",
-		[pod.label, pods.label(pod, c), account.name, _presumed[account.presumed], result.show(volume.name)],
+		[pods.object_label(pod), pods.label(pod, c), account.name, _presumed[account.presumed], result.show(volume.name)],
 	)
 }
 

@@ -55,7 +55,7 @@ _violations(pod, p) := (_malformed(pod) | _not_allowed(pod, p)) | _shape(pod, p)
 
 default_allowed_user_names := [`NT AUTHORITY\LOCAL SERVICE`, `NT AUTHORITY\NETWORK SERVICE`]
 
-_malformed(pod) := {result.malformed("hostprocess", pod.label, problem) |
+_malformed(pod) := {result.malformed("hostprocess", pods.object_label(pod), problem) |
 	some problem in pod.malformed
 	problem.category in {"pod", "user", "image"}
 }
@@ -69,7 +69,7 @@ _pod_not_allowed(pod) := {result.violation("hostprocess.not-allowed", field, msg
 	field := concat("", [pod.prefix, ".securityContext.windowsOptions.hostProcess"])
 	msg := sprintf(
 		"%s: pod-level hostProcess is %s, but HostProcess containers are not allowed",
-		[pod.label, result.show(pod.host_process)],
+		[pods.object_label(pod), result.show(pod.host_process)],
 	)
 }
 
@@ -78,7 +78,7 @@ _containers_not_allowed(pod) := {result.violation("hostprocess.not-allowed", pod
 	c.host_process
 	msg := sprintf(
 		"%s: %s is a HostProcess container (hostProcess %s%s), but HostProcess containers are not allowed",
-		[pod.label, pods.label(pod, c), result.show(c.host_process_value), _inherited[c.host_process_inherited]],
+		[pods.object_label(pod), pods.label(pod, c), result.show(c.host_process_value), _inherited[c.host_process_inherited]],
 	)
 }
 
@@ -102,7 +102,7 @@ _mixed(pod) := {result.violation("hostprocess.mixed", pods.host_process_field(po
 	not c.host_process
 	msg := sprintf(
 		"%s: %s is not a HostProcess container, but a pod with HostProcess containers must have only HostProcess containers",
-		[pod.label, pods.label(pod, c)],
+		[pods.object_label(pod), pods.label(pod, c)],
 	)
 }
 
@@ -111,7 +111,7 @@ _host_network(pod) := {result.violation("hostprocess.host-network", concat("", [
 	host_network != true
 	msg := sprintf(
 		"%s: a HostProcess pod must set hostNetwork to true (hostNetwork is %s)",
-		[pod.label, result.show(host_network)],
+		[pods.object_label(pod), result.show(host_network)],
 	)
 }
 
@@ -123,12 +123,12 @@ _users(pod, p) := {result.violation("hostprocess.user", pods.user_field(pod, c),
 
 _user_problem(pod, c, allowed) := sprintf(
 	"%s: %s sets no runAsUserName, but a HostProcess container must run as one of allowedUserNames %s",
-	[pod.label, pods.label(pod, c), result.show(allowed)],
+	[pods.object_label(pod), pods.label(pod, c), result.show(allowed)],
 ) if {
 	c.user == null
 } else := sprintf(
 	"%s: %s runs as %s, which is not in allowedUserNames %s",
-	[pod.label, pods.label(pod, c), result.show(c.user), result.show(allowed)],
+	[pods.object_label(pod), pods.label(pod, c), result.show(c.user), result.show(allowed)],
 ) if {
 	# A non-string user is reported as malformed.
 	is_string(c.user)
@@ -142,7 +142,7 @@ _images(pod, p) := {result.violation("hostprocess.image", pods.image_field(pod, 
 	not _image_allowed(allowed, image)
 	msg := sprintf(
 		"%s: %s image %s does not match allowedImages %s",
-		[pod.label, pods.label(pod, c), result.show(image), result.show(allowed)],
+		[pods.object_label(pod), pods.label(pod, c), result.show(image), result.show(allowed)],
 	)
 }
 

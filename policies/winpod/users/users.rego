@@ -54,7 +54,7 @@ _violations(pod, p) := _malformed(pod) | _not_allowed(pod, p)
 
 default_allowed_user_names := ["ContainerUser"]
 
-_malformed(pod) := {result.malformed("users", pod.label, problem) |
+_malformed(pod) := {result.malformed("users", pods.object_label(pod), problem) |
 	some problem in pod.malformed
 	problem.category in {"pod", "user", "image", "os"}
 }
@@ -72,7 +72,7 @@ _not_allowed(pod, p) := {result.violation("users.not-allowed", pods.user_field(p
 
 _message(pod, c, account, allowed) := sprintf(
 	"%s: %s runs as %s, which is not in allowedUserNames %s",
-	[pod.label, pods.label(pod, c), result.show(account.name), result.show(allowed)],
+	[pods.object_label(pod), pods.label(pod, c), result.show(account.name), result.show(allowed)],
 ) if {
 	not account.presumed
 } else := sprintf(
@@ -80,11 +80,11 @@ _message(pod, c, account, allowed) := sprintf(
 		"%s: %s sets no runAsUserName and image %s is not in nonAdminImages, ",
 		"so it presumably runs as %s, which is not in allowedUserNames %s",
 	]),
-	[pod.label, pods.label(pod, c), result.show(image), account.name, result.show(allowed)],
+	[pods.object_label(pod), pods.label(pod, c), result.show(image), account.name, result.show(allowed)],
 ) if {
 	account.name == "ContainerAdministrator"
 	image := object.get(c.container, "image", null)
 } else := sprintf(
 	"%s: %s sets no runAsUserName, so it runs as its image's default user %s, which is not in allowedUserNames %s",
-	[pod.label, pods.label(pod, c), account.name, result.show(allowed)],
+	[pods.object_label(pod), pods.label(pod, c), account.name, result.show(allowed)],
 )

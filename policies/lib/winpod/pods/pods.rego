@@ -84,28 +84,28 @@ _is_name(s) if {
 # title: pod
 # description: >-
 #   What the rules read of the object under review; undefined when it is not an
-#   object of a governed kind. label is Kind/namespace/name, prefix the pod
-#   spec's field path, host_process the pod-level hostProcess value,
-#   host_process_pod whether that or some container is HostProcess, containers
-#   the object entries of the three lists, volumes the hostPath volumes,
-#   malformed the wrong-typed fields, each with the category of what reads it
-#   (pod, user, image, os or volumes). Helpers are few and loops inline: the
-#   decision API evaluates this once per object and its cost is most of a
-#   decision's.
+#   object of a governed kind. review is the review itself (object_label names
+#   the object from it), prefix the pod spec's field path, host_process the
+#   pod-level hostProcess value, host_process_pod whether that or some
+#   container is HostProcess, containers the object entries of the three
+#   lists, volumes the hostPath volumes, malformed the wrong-typed fields, each
+#   with the category of what reads it (pod, user, image, os or volumes).
+#   Helpers are few and loops inline: the decision API evaluates this once per
+#   object and its cost is most of a decision's.
 pod(review) := {
-	"label": sprintf("%s/%s/%s", [obj.kind, namespace(review), name(obj)]),
+	"review": review,
 	"prefix": concat(".", path),
 	"spec": spec,
 	"windows": is_windows(spec),
 	"host_process": pod_host_process,
-	"host_process_pod": host_process_pod,
+	"host_process_pod": true in array.concat(
+		[is_host_process_value(pod_host_process)],
+		[c.host_process | some c in containers],
+	),
 	"containers": containers,
 	"volumes": [volume |
-		items := spec.volumes
-		is_array(items)
-		some i, item in items
-		is_object(item)
-		object.get(item, "hostPath", null) != null
+		some i, item in object.get({true: spec.volumes}, is_array(spec.volumes), [])
+		object.get({true: item}, [true, "hostPath"], null) != null
 		volume := {"index": i, "name": object.get(item, "name", null), "path": object.get(item, ["hostPath", "path"], null)}
 	],
 	"malformed": shapes.problems(obj, path),
@@ -117,11 +117,15 @@ pod(review) := {
 	spec := object.get({true: raw}, is_object(raw), {})
 	pod_host_process := object.get(spec, ["securityContext", "windowsOptions", "hostProcess"], null)
 	containers := _containers(spec, pod_host_process)
-	host_process_containers := count([1 | some c in containers; c.host_process])
-	host_process_pod := (host_process_containers + count([1 | is_host_process_value(pod_host_process)])) > 0
 }
 
+# METADATA
+# title: object_label
+# description: How messages name the object of a pod view, Kind/namespace/name.
+object_label(pod) := sprintf("%s/%s/%s", [pod.review.object.kind, namespace(pod.review), name(pod.review.object)])
+
 # A container's effective values: its own when set (not null), else the pod's.
+# object.get({true: own}, own != null, pod) is that choice without a call.
 _containers(spec, pod_host_process) := [{
 	"list": list,
 	"index": i,
@@ -130,9 +134,9 @@ _containers(spec, pod_host_process) := [{
 	"host_process": is_host_process_value(host_process),
 	"host_process_value": host_process,
 	"host_process_inherited": own_host_process == null,
-	"user": _own_else(own_user, pod_user),
+	"user": object.get({true: own_user}, own_user != null, pod_user),
 	"user_inherited": own_user == null,
-	"run_as_non_root": _own_else(own_non_root, pod_non_root) == true,
+	"run_as_non_root": object.get({true: own_non_root}, own_non_root != null, pod_non_root) == true,
 } |
 	pod_user := object.get(spec, ["securityContext", "windowsOptions", "runAsUserName"], null)
 	pod_non_root := object.get(spec, ["securityContext", "runAsNonRoot"], null)
@@ -142,14 +146,10 @@ _containers(spec, pod_host_process) := [{
 	some i, item in items
 	is_object(item)
 	own_host_process := object.get(item, ["securityContext", "windowsOptions", "hostProcess"], null)
-	host_process := _own_else(own_host_process, pod_host_process)
+	host_process := object.get({true: own_host_process}, own_host_process != null, pod_host_process)
 	own_user := object.get(item, ["securityContext", "windowsOptions", "runAsUserName"], null)
 	own_non_root := object.get(item, ["securityContext", "runAsNonRoot"], null)
 ]
-
-_own_else(own, pod) := own if {
-	own != null
-} else := pod
 
 # METADATA
 # scope: document

@@ -69,7 +69,7 @@ test_name[name] if {
 }
 
 test_label if {
-	pods.pod({"object": {"kind": "Pod", "metadata": {"name": "p"}, "spec": {}}, "namespace": "ns"}).label == "Pod/ns/p"
+	pods.object_label(pods.pod({"object": {"kind": "Pod", "metadata": {"name": "p"}, "spec": {}}, "namespace": "ns"})) == "Pod/ns/p"
 }
 
 test_absent_or_null_spec_has_no_containers[name] if {

@@ -60,21 +60,23 @@ else := concat("", [".", key])
 #   field: pod (all), user and image (all), os (users and hostpath: it decides
 #   whether the pod is a Windows pod), volumes (hostpath). JSON null counts as
 #   absent, except where a list holds it or a hostPath volume lacks its path.
-#   The common case, every field present of the right type, is told by a quick
-#   look at the fields an object has; only then do the checks that name fields
-#   run. An explicit null takes that slow path too, which reads it as absent.
+#   The common case, every field of the right type, is told by a quick look;
+#   only when it fails do the checks that name fields run.
 problems(obj, path) := set() if {
 	spec := object.get(obj, path, null)
 	is_object(spec)
 	_is_well_typed(spec)
-	every list in _container_lists {
-		every item in _array(spec, list) {
-			_is_well_typed_container(item)
-		}
-	}
-	every volume in _array(spec, "volumes") {
-		_is_plain_volume(volume)
-	}
+	count([item |
+		some list in _container_lists
+		items := spec[list]
+		is_array(items)
+		some item in items
+		not _is_well_typed_container(item)
+	]) == 0
+	count([volume |
+		some volume in object.get(spec, "volumes", [])
+		not _is_plain_volume(volume)
+	]) == 0
 } else := _all_problems(obj, path)
 
 _all_problems(obj, path) := union({
@@ -85,97 +87,38 @@ _all_problems(obj, path) := union({
 	_volume_problems(concat(".", path), _object_at(obj, path)),
 })
 
-# Only the fields a pod spec or container has are looked at: most have few.
+# Straight-line type tests, no call or loop per field: this runs for every
+# object. Reading a path through a value of the wrong type gives null, so each
+# test is only meaningful once the one above it has passed. Required
+# node-affinity terms take the slow path.
 _is_well_typed(spec) if {
-	every key, value in object.filter(spec, _pod_keys) {
-		type_name(value) in _pod_types[key]
-		_is_well_typed_within(key, value)
-	}
+	type_name(object.get(spec, "securityContext", null)) in {"object", "null"}
+	type_name(object.get(spec, ["securityContext", "windowsOptions"], null)) in {"object", "null"}
+	type_name(object.get(spec, ["securityContext", "windowsOptions", "runAsUserName"], null)) in {"string", "null"}
+	type_name(object.get(spec, "initContainers", null)) in {"array", "null"}
+	type_name(object.get(spec, "containers", null)) in {"array", "null"}
+	type_name(object.get(spec, "ephemeralContainers", null)) in {"array", "null"}
+	type_name(object.get(spec, "volumes", null)) in {"array", "null"}
+	type_name(object.get(spec, "os", null)) in {"object", "null"}
+	type_name(object.get(spec, ["os", "name"], null)) in {"string", "null"}
+	type_name(object.get(spec, "nodeSelector", null)) in {"object", "null"}
+	type_name(object.get(spec, ["nodeSelector", "kubernetes.io/os"], null)) in {"string", "null"}
+	type_name(object.get(spec, ["nodeSelector", "beta.kubernetes.io/os"], null)) in {"string", "null"}
+	type_name(object.get(spec, "affinity", null)) in {"object", "null"}
+	type_name(object.get(spec, ["affinity", "nodeAffinity"], null)) in {"object", "null"}
+	type_name(object.get(spec, array.slice(_node_selector_terms, 0, 3), null)) in {"object", "null"}
+	object.get(spec, _node_selector_terms, null) == null
 }
 
 _is_well_typed_container(item) if {
 	is_object(item)
-	every key, value in object.filter(item, {"securityContext", "image", "volumeMounts"}) {
-		type_name(value) in _container_types[key]
-		_is_well_typed_within(key, value)
-	}
-}
-
-_pod_types := {
-	"securityContext": {"object", "null"},
-	"initContainers": {"array", "null"},
-	"containers": {"array", "null"},
-	"ephemeralContainers": {"array", "null"},
-	"os": {"object", "null"},
-	"nodeSelector": {"object", "null"},
-	"affinity": {"object", "null"},
-	"volumes": {"array", "null"},
-}
-
-_pod_keys := {
-	"securityContext",
-	"initContainers",
-	"containers",
-	"ephemeralContainers",
-	"os",
-	"nodeSelector",
-	"affinity",
-	"volumes",
-}
-
-_container_types := {
-	"securityContext": {"object", "null"},
-	"image": {"string", "null"},
-	"volumeMounts": {"array", "null"},
-}
-
-# The fields read below a top-level one.
-default _is_well_typed_within(_, _) := true
-
-_is_well_typed_within("volumeMounts", value) := false if {
-	is_array(value)
-	count([1 | some m in value; is_string(m.name)]) != count(value)
-}
-
-_is_well_typed_within("securityContext", value) := false if {
-	value != null
-	not _is_well_typed_options(object.get(value, "windowsOptions", null))
-}
-
-_is_well_typed_within("os", value) := false if {
-	value != null
-	not type_name(object.get(value, "name", null)) in {"string", "null"}
-}
-
-_is_well_typed_within("nodeSelector", value) := false if {
-	value != null
-	some key in os_label_keys
-	not type_name(object.get(value, key, null)) in {"string", "null"}
-}
-
-# A pod with required node-affinity terms takes the slow path.
-_is_well_typed_within("affinity", value) := false if {
-	value != null
-	not type_name(object.get(value, "nodeAffinity", null)) in {"object", "null"}
-}
-
-_is_well_typed_within("affinity", value) := false if {
-	value != null
-	is_object(value.nodeAffinity)
-	required := object.get(value.nodeAffinity, "requiredDuringSchedulingIgnoredDuringExecution", null)
-	not type_name(required) in {"object", "null"}
-}
-
-_is_well_typed_within("affinity", value) := false if {
-	value != null
-	object.get(value, array.slice(_node_selector_terms, 1, 4), null) != null
-}
-
-_is_well_typed_options(null)
-
-_is_well_typed_options(options) if {
-	is_object(options)
-	type_name(object.get(options, "runAsUserName", null)) in {"string", "null"}
+	type_name(object.get(item, "securityContext", null)) in {"object", "null"}
+	type_name(object.get(item, ["securityContext", "windowsOptions"], null)) in {"object", "null"}
+	type_name(object.get(item, ["securityContext", "windowsOptions", "runAsUserName"], null)) in {"string", "null"}
+	type_name(object.get(item, "image", null)) in {"string", "null"}
+	mounts := object.get(item, "volumeMounts", null)
+	type_name(mounts) in {"array", "null"}
+	count([m | some m in mounts; is_string(m.name)]) == count([m | some m in mounts])
 }
 
 _is_plain_volume(volume) if {

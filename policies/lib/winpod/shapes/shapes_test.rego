@@ -21,6 +21,10 @@ malformed_cases := {
 			{"category": "pod", "field": "spec.ephemeralContainers", "expected": "array", "got": "number"},
 		},
 	},
+	"a mount that is a string, the only wrong field": {
+		"object": {"kind": "Pod", "spec": {"containers": [{"name": "a", "volumeMounts": ["host"]}]}},
+		"want": {{"category": "volumes", "field": "spec.containers[0].volumeMounts[0]", "expected": "object", "got": "string"}},
+	},
 	"container entries": {
 		"object": {"kind": "Pod", "spec": {"containers": [null, "x", {
 			"securityContext": {"windowsOptions": {"runAsUserName": 5}},
