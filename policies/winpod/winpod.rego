@@ -23,21 +23,24 @@ import data.winpod.users
 # METADATA
 # title: effective_config
 # description: >-
-#   data.winpod.config when it is usable, else the built-in default. A config
-#   that is present but not usable (not an object with a constraints list whose
-#   entries each have a string name and a known rule) falls back to the
+#   The constraints of data.winpod.config when they are usable, else those of
+#   the built-in default. Constraints that are present but not usable (not a
+#   list of objects each with a string name and a known rule) fall back to the
 #   built-in default, the strictest policy, rather than enforcing nothing.
-effective_config := data.winpod.config if _is_usable(data.winpod.config)
+effective_config := {"constraints": constraints} if {
+	# Every read of a value in OPA's store converts it anew (unless OPA runs
+	# with --optimize-store-for-read-speed), and eight constraints cost more
+	# to convert than a decision to make: they are read once, and nothing
+	# else of the config is.
+	constraints := data.winpod.config.constraints
+	_is_usable(constraints)
+} else := {"constraints": defaults.config.constraints}
 
-else := defaults.config
-
-_rules := {"hostprocess", "users", "hostpath"}
-
-_is_usable(config) if {
-	is_array(config.constraints)
-	every constraint in config.constraints {
+_is_usable(constraints) if {
+	is_array(constraints)
+	every constraint in constraints {
 		is_string(constraint.name)
-		constraint.rule in _rules
+		constraint.rule in {"hostprocess", "users", "hostpath"}
 	}
 }
 

@@ -311,7 +311,7 @@ unusable_configs := {
 
 test_unusable_config_falls_back_to_the_default[name] if {
 	some name, unusable in unusable_configs
-	winpod.effective_config == defaults.config with winpod.config as unusable
+	winpod.effective_config == {"constraints": defaults.config.constraints} with winpod.config as unusable
 	winpod.decision == {"allowed": false, "violations": [windows_admin_violation("tools", "default-users", "deny")]} with input as windows_admin
 		with winpod.config as unusable
 }
