@@ -32,7 +32,8 @@ effective_config := {"constraints": constraints} if {
 	# with --optimize-store-for-read-speed), and eight constraints cost more
 	# to convert than a decision to make: they are read once, and nothing
 	# else of the config is.
-	constraints := data.winpod.config.constraints
+	config := data.winpod.config
+	constraints := config.constraints
 	_is_usable(constraints)
 } else := {"constraints": defaults.config.constraints}
 
