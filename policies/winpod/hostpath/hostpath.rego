@@ -52,32 +52,43 @@ is_relevant(pod) if count(pod.volumes) > 0
 
 is_relevant(pod) if count(pod.malformed) > 0
 
-_violations(pod, p) := ((_malformed(pod) | _not_allowed(pod, p)) | _writable(pod, p)) | _admin_users(pod, p)
+_violations(pod, p) := union({
+	_malformed(pod),
+	_not_allowed(pod, volumes),
+	_writable(pod, volumes),
+	_admin_users(pod, p),
+}) if {
+	volumes := _checked_volumes(pod, p)
+}
 
 _malformed(pod) := {result.malformed("hostpath", pods.object_label(pod), problem) |
 	some problem in pod.malformed
 }
 
-# The allowedHostPaths entries that allow the volume's path.
-_entries(pod, p, volume) := [entry |
-	some entry in params.list(p, "allowedHostPaths", [])
-	paths.allows(entry.pathPrefix, volume.path, pod.windows)
+# The hostPath volumes with a path, each with its normalised path and the
+# allowedHostPaths entries that allow it: worked out once per volume.
+_checked_volumes(pod, p) := [{"volume": volume, "target": target, "entries": entries} |
+	allowed := params.list(p, "allowedHostPaths", [])
+	some volume in pod.volumes
+	target := paths.normalize(volume.path, pod.windows)
+	entries := [entry |
+		some entry in allowed
+		paths.allows_normalized(entry.pathPrefix, target, pod.windows)
+	]
 ]
 
-_not_allowed(pod, p) := {result.violation("hostpath.not-allowed", field, msg) |
-	some volume in pod.volumes
-	is_string(volume.path)
-	count(_entries(pod, p, volume)) == 0
-	field := concat("", [pods.volume_field(pod, volume), ".hostPath.path"])
-	msg := _not_allowed_message(pod, volume)
+_not_allowed(pod, volumes) := {result.violation("hostpath.not-allowed", field, msg) |
+	some checked in volumes
+	count(checked.entries) == 0
+	field := concat("", [pods.volume_field(pod, checked.volume), ".hostPath.path"])
+	msg := _not_allowed_message(pod, checked.volume, checked.target)
 }
 
-_not_allowed_message(pod, volume) := sprintf(
+_not_allowed_message(pod, volume, target) := sprintf(
 	"%s: hostPath volume %s path %s is never allowed: %s",
-	[pods.object_label(pod), result.show(volume.name), result.show(volume.path), normalized.reason],
+	[pods.object_label(pod), result.show(volume.name), result.show(volume.path), target.reason],
 ) if {
-	normalized := paths.normalize(volume.path, pod.windows)
-	normalized.kind == "never"
+	target.kind == "never"
 } else := sprintf(
 	"%s: hostPath volume %s path %s is not in allowedHostPaths",
 	[pods.object_label(pod), result.show(volume.name), result.show(volume.path)],
@@ -85,14 +96,13 @@ _not_allowed_message(pod, volume) := sprintf(
 
 # Allowed only by entries that say readOnly: every mount must be readOnly.
 # Any readOnly value but false or null asks for read-only (fail closed).
-_writable(pod, p) := {result.violation("hostpath.writable", field, msg) |
-	some volume in pod.volumes
-	is_string(volume.path)
-	entries := _entries(pod, p, volume)
-	count(entries) > 0
-	every entry in entries {
+_writable(pod, volumes) := {result.violation("hostpath.writable", field, msg) |
+	some checked in volumes
+	count(checked.entries) > 0
+	every entry in checked.entries {
 		not object.get(entry, "readOnly", null) in {false, null}
 	}
+	volume := checked.volume
 	some c in pod.containers
 	some mount in pods.mounts(c)
 	mount.name == volume.name

@@ -49,10 +49,19 @@ normalize(path, windows_pod) := _windows(replace(lower(path), "/", `\`)) if {
 # description: True when the allowedHostPaths pathPrefix allows the hostPath path (both strings).
 default allows(_, _, _) := false
 
-allows(prefix, path, windows_pod) if {
+allows(prefix, path, windows_pod) if allows_normalized(prefix, normalize(path, windows_pod), windows_pod)
+
+# METADATA
+# scope: document
+# title: allows_normalized
+# description: >-
+#   allows for a path already normalised (normalize): a rule normalises a
+#   volume's path once, however many entries it tries.
+default allows_normalized(_, _, _) := false
+
+allows_normalized(prefix, target, windows_pod) if {
 	entry := normalize(prefix, windows_pod)
 	entry.kind != "never"
-	target := normalize(path, windows_pod)
 	entry.kind == target.kind
 	_covers(entry, target)
 }
