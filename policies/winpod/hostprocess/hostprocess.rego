@@ -87,15 +87,8 @@ _inherited := {true: " from the pod", false: ""}
 # With allowHostProcess true, a HostProcess pod must have the least-privilege shape.
 _shape(pod, p) := ((_mixed(pod) | _host_network(pod)) | _users(pod, p)) | _images(pod, p) if {
 	params.is_true(p, "allowHostProcess")
-	_is_host_process_pod(pod)
+	pod.host_process_pod
 } else := set()
-
-_is_host_process_pod(pod) if pods.is_host_process_value(pod.host_process)
-
-_is_host_process_pod(pod) if {
-	some c in pod.containers
-	c.host_process
-}
 
 _mixed(pod) := {result.violation("hostprocess.mixed", pods.host_process_field(pod, c), msg) |
 	some c in pod.containers

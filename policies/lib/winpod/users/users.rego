@@ -37,6 +37,13 @@ is_admin(user) if {
 # description: True when user matches an entry of the allow list; a non-list allows no one.
 default is_allowed(_, _) := false
 
+# The exact name is tried first: it is the common case, and needs no lower().
+is_allowed(user, entries) if {
+	is_string(user)
+	is_array(entries)
+	user in entries
+}
+
 is_allowed(user, entries) if {
 	is_array(entries)
 	some entry in entries
