@@ -279,39 +279,25 @@ def test_refusal_names_file_constraint_and_field(change, constraint, field, expe
 
 
 @pytest.mark.parametrize(
-    ("text", "expected"),
+    ("name", "text", "expected"),
     [
-        pytest.param("apiVersion: winpod-guard/v1alpha1\nkind: [\n", "line 3, column 1: not valid YAML", id="unclosed-flow"),
-        pytest.param("apiVersion: a\n  kind: b: c\n", "line 2, column 7: not valid YAML: mapping values are not allowed here", id="bad-indent"),
-        pytest.param("kind: PolicyConfig\nkind: PolicyConfig\n", "line 2, column 1: not valid YAML: duplicate key 'kind'", id="duplicate-key"),
-        pytest.param("a: 1\n---\nb: 2\n", "not valid YAML", id="two-documents"),
-        pytest.param("", "field (the document): expected a mapping, got null", id="empty-file"),
+        pytest.param("winpod.yaml", "apiVersion: winpod-guard/v1alpha1\nkind: [\n", "line 3, column 1: not valid YAML", id="unclosed-flow"),
+        pytest.param("winpod.yaml", "apiVersion: a\n  kind: b: c\n", "line 2, column 7: not valid YAML: mapping values are not allowed here", id="bad-indent"),
+        pytest.param("winpod.yaml", "kind: PolicyConfig\nkind: PolicyConfig\n", "line 2, column 1: not valid YAML: duplicate key 'kind'", id="duplicate-key"),
+        pytest.param("winpod.yaml", "a: 1\n---\nb: 2\n", "not valid YAML", id="two-documents"),
+        pytest.param("winpod.yaml", "", "field (the document): expected a mapping, got null", id="empty-file"),
+        pytest.param("winpod.json", '{"kind": "PolicyConfig",\n "kind": "PolicyConfig"}', "not valid JSON: duplicate key 'kind'", id="json-duplicate-key"),
+        pytest.param("winpod.json", '{"kind": \n}', "line 2, column 1: not valid JSON", id="json-syntax"),
     ],
 )
-def test_yaml_refusals_name_file_and_line(tmp_path, text, expected):
-    path = tmp_path / "winpod.yaml"
+def test_parse_refusals_name_file_and_line(tmp_path, name, text, expected):
+    path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError) as raised:
         load_config(path)
     assert str(raised.value).startswith(f"{path}: ")
     assert expected in str(raised.value)
     assert "\n" not in str(raised.value)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        pytest.param('{"kind": "PolicyConfig",\n "kind": "PolicyConfig"}', "not valid JSON: duplicate key 'kind'", id="duplicate-key"),
-        pytest.param('{"kind": \n}', "line 2, column 1: not valid JSON", id="syntax"),
-    ],
-)
-def test_json_refusals_name_file(tmp_path, text, expected):
-    path = tmp_path / "winpod.json"
-    path.write_text(text, encoding="utf-8")
-    with pytest.raises(ConfigError) as raised:
-        load_config(path)
-    assert str(raised.value).startswith(f"{path}: ")
-    assert expected in str(raised.value)
 
 
 def test_missing_file_is_a_config_error(tmp_path):
