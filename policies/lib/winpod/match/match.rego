@@ -27,10 +27,10 @@ applies(match, obj, ns) if selects(match, facts(obj, ns))
 # title: facts
 # description: >-
 #   What every match reads of an object in namespace ns, worked out once per
-#   object however many constraints are tried: its namespace, group and kind,
-#   whether it is of a governed kind (what an absent kinds selects), and the
-#   object itself for label selectors, which few matches have.
-facts(obj, ns) := {"namespace": ns, "group_kind": gk, "governed": _is_governed(gk), "object": obj} if {
+#   object however many constraints are tried: the scope (its namespace, group
+#   and kind, and whether it is of a governed kind, what an absent kinds
+#   selects) and the object itself for label selectors, which few matches have.
+facts(obj, ns) := {"scope": {"namespace": ns, "group_kind": gk, "governed": _is_governed(gk)}, "object": obj} if {
 	gk := group_kind(obj)
 }
 
@@ -48,43 +48,58 @@ _is_governed(gk) if {
 # description: True when the constraint match selects the object of these facts.
 default selects(_, _) := false
 
+selects(match, facts) if {
+	in_scope(match, facts.scope)
+	_selector_matches(_selector(match), facts.object)
+}
+
+# METADATA
+# scope: document
+# title: in_scope
+# description: >-
+#   True when the constraint match selects objects of this scope (namespace
+#   and kind), label selectors aside. Its arguments are the same for every
+#   object of a namespace and kind, so OPA's cache of function results answers
+#   it once per batch rather than once per object.
+default in_scope(_, _) := false
+
 # No match, or one of the wrong type: the governed kinds in any namespace.
-selects(match, facts) if {
+in_scope(match, scope) if {
 	not is_object(match)
-	facts.governed
+	scope.governed
 }
 
-selects(match, facts) if {
+in_scope(match, scope) if {
 	is_object(match)
-	_namespaces_match(object.get(match, "namespaces", null), facts.namespace)
-	not _excluded(object.get(match, "excludedNamespaces", null), facts.namespace)
-	_kinds_match(object.get(match, "kinds", null), facts)
-	_selector_matches(object.get(match, "labelSelector", null), facts.object)
+	_included(object.get(match, "namespaces", null), scope.namespace)
+	not _lists(object.get(match, "excludedNamespaces", null), scope.namespace)
+	_kinds_match(object.get(match, "kinds", null), scope)
 }
 
-# No namespaces (absent, empty or not a list) leave the namespace open. An
-# exact name is tried first: the wildcard forms need a function call each.
-_namespaces_match(patterns, ns) if {
-	not _non_empty_array(patterns)
-} else if {
-	ns in patterns
-} else := count([1 |
-	some pattern in patterns
-	is_string(pattern)
-	contains(pattern, "*")
-	wildcard_matches(pattern, ns)
-]) > 0
+_selector(match) := object.get(match, "labelSelector", null) if is_object(match)
 
-_excluded(patterns, ns) := false if {
-	not is_array(patterns)
-} else if {
+else := null
+
+# No namespaces (absent, empty or not a list) leave the namespace open.
+_included(patterns, _) if not is_array(patterns)
+
+_included([], _)
+
+_included(patterns, ns) if _lists(patterns, ns)
+
+# A list of namespaces names ns exactly or through a wildcard. Most lists have
+# no wildcard at all, which one look at the list's JSON tells.
+_lists(patterns, ns) if {
+	is_array(patterns)
 	ns in patterns
-} else := count([1 |
+}
+
+_lists(patterns, ns) if {
+	is_array(patterns)
+	contains(json.marshal(patterns), "*")
 	some pattern in patterns
-	is_string(pattern)
-	contains(pattern, "*")
 	wildcard_matches(pattern, ns)
-]) > 0
+}
 
 # Absent kinds: the governed kinds. Gatekeeper: no kinds entries match every
 # kind; an entry with no kinds or no apiGroups leaves that part open; "*" is

@@ -120,6 +120,27 @@ pod(review) := {
 }
 
 # METADATA
+# scope: document
+# title: is_quiet
+# description: >-
+#   True for an object of a governed kind whose pod spec no rule can find
+#   anything in: well typed, and nowhere a word of Windows (no windowsOptions,
+#   no Windows OS or node selector, so neither HostProcess nor a Windows pod)
+#   or of hostPath. Its JSON says so in one look, case folded, since an OS name
+#   compares case-insensitively. Any doubt takes the full pod view.
+default is_quiet(_) := false
+
+is_quiet(obj) if {
+	path := spec_paths[obj.kind]
+	spec := object.get(obj, path, null)
+	is_object(spec)
+	text := lower(json.marshal(spec))
+	not contains(text, "windows")
+	not contains(text, "hostpath")
+	count(shapes.problems(obj, path)) == 0
+}
+
+# METADATA
 # title: object_label
 # description: How messages name the object of a pod view, Kind/namespace/name.
 object_label(pod) := sprintf("%s/%s/%s", [pod.review.object.kind, namespace(pod.review), name(pod.review.object)])

@@ -281,3 +281,50 @@ test_malformed_is_the_shapes_problems if {
 	obj := {"kind": "Deployment", "spec": {"template": {"spec": {"containers": "x"}}}}
 	pods.pod({"object": obj}).malformed == {{"category": "pod", "field": "spec.template.spec.containers", "expected": "array", "got": "string"}}
 }
+
+quiet_cases := {
+	"linux pod": {"object": {"kind": "Pod", "spec": pod_spec}, "want": true},
+	"linux deployment with volumes and mounts": {
+		"object": {"kind": "Deployment", "spec": {"template": {"spec": {
+			"containers": [{"name": "a", "image": "i", "volumeMounts": [{"name": "data", "mountPath": "/d"}]}],
+			"volumes": [{"name": "data", "emptyDir": {}}],
+			"nodeSelector": {"kubernetes.io/os": "linux"},
+		}}}},
+		"want": true,
+	},
+	"empty spec": {"object": {"kind": "Pod", "spec": {}}, "want": true},
+	"os.name Windows, any case": {"object": {"kind": "Pod", "spec": {"os": {"name": "WINDOWS"}}}, "want": false},
+	"windows node selector": {"object": {"kind": "Pod", "spec": {"nodeSelector": {"kubernetes.io/os": "windows"}}}, "want": false},
+	"windowsOptions": {"object": {"kind": "Pod", "spec": {"containers": [{"securityContext": {"windowsOptions": {}}}]}}, "want": false},
+	"a Windows image on a Linux pod is looked at in full": {"object": {"kind": "Pod", "spec": {"containers": [{"image": "mcr.microsoft.com/windows/nanoserver"}]}}, "want": false},
+	"hostPath volume": {"object": {"kind": "Pod", "spec": {"volumes": [{"name": "h", "hostPath": {"path": "/etc"}}]}}, "want": false},
+	"null hostPath": {"object": {"kind": "Pod", "spec": {"volumes": [{"name": "h", "hostPath": null}]}}, "want": false},
+	"wrong-typed containers": {"object": {"kind": "Pod", "spec": {"containers": "x"}}, "want": false},
+	"wrong-typed mount": {"object": {"kind": "Pod", "spec": {"containers": [{"volumeMounts": [{"mountPath": "/x"}]}]}}, "want": false},
+	"spec not an object": {"object": {"kind": "Pod", "spec": ["x"]}, "want": false},
+	"absent spec": {"object": {"kind": "Pod"}, "want": false},
+	"ungoverned kind": {"object": {"kind": "Service", "spec": {}}, "want": false},
+}
+
+test_is_quiet[name] if {
+	some name, tc in quiet_cases
+	pods.is_quiet(tc.object) == tc.want
+}
+
+# Sound: whatever is quiet has nothing any rule reads, in every object of the
+# tables above.
+test_quiet_objects_have_nothing_to_check[name] if {
+	some name, obj in object.union(
+		{name: tc.object | some name, tc in quiet_cases},
+		{name: {"kind": "Pod", "spec": tc.spec} | some name, tc in windows_cases},
+	)
+	_nothing_to_check(obj)
+}
+
+_nothing_to_check(obj) if not pods.is_quiet(obj)
+
+_nothing_to_check(obj) if {
+	pods.is_quiet(obj)
+	pod := pods.pod({"object": obj})
+	[pod.host_process_pod, pod.windows, pod.volumes, pod.malformed] == [false, false, [], set()]
+}

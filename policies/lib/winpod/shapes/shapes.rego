@@ -66,17 +66,6 @@ problems(obj, path) := set() if {
 	spec := object.get(obj, path, null)
 	is_object(spec)
 	_is_well_typed(spec)
-	count([item |
-		some list in _container_lists
-		items := spec[list]
-		is_array(items)
-		some item in items
-		not _is_well_typed_container(item)
-	]) == 0
-	count([volume |
-		some volume in object.get(spec, "volumes", [])
-		not _is_plain_volume(volume)
-	]) == 0
 } else := _all_problems(obj, path)
 
 _all_problems(obj, path) := union({
@@ -87,38 +76,90 @@ _all_problems(obj, path) := union({
 	_volume_problems(concat(".", path), _object_at(obj, path)),
 })
 
-# Straight-line type tests, no call or loop per field: this runs for every
-# object. Reading a path through a value of the wrong type gives null, so each
-# test is only meaningful once the one above it has passed. Required
-# node-affinity terms take the slow path.
+# The quick look: only the fields present are tested, each by the one body of
+# _well_typed that its key selects (OPA's rule index picks it without trying
+# the others); containers' fields have their own. JSON null counts as absent. Required node-affinity terms take
+# the slow path.
 _is_well_typed(spec) if {
-	type_name(object.get(spec, "securityContext", null)) in {"object", "null"}
-	type_name(object.get(spec, ["securityContext", "windowsOptions"], null)) in {"object", "null"}
-	type_name(object.get(spec, ["securityContext", "windowsOptions", "runAsUserName"], null)) in {"string", "null"}
-	type_name(object.get(spec, "initContainers", null)) in {"array", "null"}
-	type_name(object.get(spec, "containers", null)) in {"array", "null"}
-	type_name(object.get(spec, "ephemeralContainers", null)) in {"array", "null"}
-	type_name(object.get(spec, "volumes", null)) in {"array", "null"}
-	type_name(object.get(spec, "os", null)) in {"object", "null"}
-	type_name(object.get(spec, ["os", "name"], null)) in {"string", "null"}
-	type_name(object.get(spec, "nodeSelector", null)) in {"object", "null"}
-	type_name(object.get(spec, ["nodeSelector", "kubernetes.io/os"], null)) in {"string", "null"}
-	type_name(object.get(spec, ["nodeSelector", "beta.kubernetes.io/os"], null)) in {"string", "null"}
-	type_name(object.get(spec, "affinity", null)) in {"object", "null"}
-	type_name(object.get(spec, ["affinity", "nodeAffinity"], null)) in {"object", "null"}
-	type_name(object.get(spec, array.slice(_node_selector_terms, 0, 3), null)) in {"object", "null"}
-	object.get(spec, _node_selector_terms, null) == null
+	every key, value in object.filter(spec, _spec_keys) {
+		_well_typed(key, value)
+	}
+}
+
+_spec_keys := {
+	"securityContext", "initContainers", "containers", "ephemeralContainers",
+	"volumes", "os", "nodeSelector", "affinity",
+}
+
+_container_keys := {"securityContext", "image", "volumeMounts"}
+
+_well_typed(_, null)
+
+_well_typed("securityContext", value) if _is_security_context(value)
+
+_well_typed("initContainers", value) if _is_container_list(value)
+
+_well_typed("containers", value) if _is_container_list(value)
+
+_well_typed("ephemeralContainers", value) if _is_container_list(value)
+
+_well_typed("volumes", value) if {
+	is_array(value)
+	every volume in value {
+		_is_plain_volume(volume)
+	}
+}
+
+_well_typed("os", value) if {
+	is_object(value)
+	type_name(object.get(value, "name", null)) in {"string", "null"}
+}
+
+_well_typed("nodeSelector", value) if {
+	is_object(value)
+	type_name(object.get(value, "kubernetes.io/os", null)) in {"string", "null"}
+	type_name(object.get(value, "beta.kubernetes.io/os", null)) in {"string", "null"}
+}
+
+_well_typed("affinity", value) if {
+	is_object(value)
+	type_name(object.get(value, "nodeAffinity", null)) in {"object", "null"}
+	type_name(object.get(value, array.slice(_node_selector_terms, 1, 3), null)) in {"object", "null"}
+	object.get(value, array.slice(_node_selector_terms, 1, 4), null) == null
+}
+
+_container_well_typed(_, null)
+
+_container_well_typed("securityContext", value) if _is_security_context(value)
+
+_container_well_typed("image", value) if is_string(value)
+
+_container_well_typed("volumeMounts", value) if {
+	is_array(value)
+	every m in value {
+		is_string(m.name)
+	}
+}
+
+_is_security_context(value) if {
+	is_object(value)
+	options := object.get(value, "windowsOptions", null)
+	type_name(options) in {"object", "null"}
+	type_name(object.get(value, ["windowsOptions", "runAsUserName"], null)) in {"string", "null"}
+}
+
+_is_container_list(items) if {
+	is_array(items)
+	every item in items {
+		_is_well_typed_container(item)
+	}
 }
 
 _is_well_typed_container(item) if {
 	is_object(item)
-	type_name(object.get(item, "securityContext", null)) in {"object", "null"}
-	type_name(object.get(item, ["securityContext", "windowsOptions"], null)) in {"object", "null"}
-	type_name(object.get(item, ["securityContext", "windowsOptions", "runAsUserName"], null)) in {"string", "null"}
-	type_name(object.get(item, "image", null)) in {"string", "null"}
-	mounts := object.get(item, "volumeMounts", null)
-	type_name(mounts) in {"array", "null"}
-	count([m | some m in mounts; is_string(m.name)]) == count([m | some m in mounts])
+	every key, value in object.filter(item, _container_keys) {
+		_container_well_typed(key, value)
+	}
 }
 
 _is_plain_volume(volume) if {

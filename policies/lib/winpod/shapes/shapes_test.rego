@@ -171,6 +171,10 @@ well_typed_cases := {
 		"ephemeralContainers": [],
 		"volumes": [{"name": "h", "hostPath": {"path": "/x"}}, {"name": "e", "emptyDir": {}}],
 	}},
+	"affinity without required terms": {"kind": "Pod", "spec": {"affinity": {
+		"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {}},
+		"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": []},
+	}}},
 	"explicit nulls": {"kind": "Pod", "spec": {
 		"securityContext": {"windowsOptions": null},
 		"containers": [{"name": "a", "image": null, "securityContext": null, "volumeMounts": null}],
