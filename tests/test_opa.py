@@ -83,9 +83,10 @@ def test_put_and_delete_data(server: OpaServer) -> None:
     assert server.decide(pod("y")) == ALLOWED
 
 
-def test_decide_many_keeps_the_order_across_chunks(server: OpaServer) -> None:
-    names = ["a", "denied", "b", "c", "DENIED", "d", "e"]
-    assert server.decide_many([pod(n) for n in names], chunk=3) == [
+@pytest.mark.parametrize("workers", [1, 2, 5])
+def test_decide_many_keeps_the_order_across_chunks(server: OpaServer, workers: int) -> None:
+    names = ["a", "denied", "b", "c", "DENIED", "d", "e", "f", "Denied", "g", "h"]
+    assert server.decide_many([pod(n) for n in names], chunk=2, workers=workers) == [
         denied("denied") if n.lower() == "denied" else ALLOWED for n in names
     ]
 
@@ -139,6 +140,9 @@ def test_a_batch_that_loses_an_item_is_an_error() -> None:
         opa.load_policies(DATA / "short_batch")
         with pytest.raises(OpaError, match=r"^data\.winpod\.batch answered 2 decisions for 3 items \(items 0\.\.2\)$"):
             opa.decide_many([pod("a"), pod("b"), pod("c")])
+        # Concurrent requests: the first failing chunk is the one named.
+        with pytest.raises(OpaError, match=r"^data\.winpod\.batch answered 2 decisions for 3 items \(items 0\.\.2\)$"):
+            opa.decide_many([pod(str(n)) for n in range(9)], chunk=3, workers=3)
 
 
 def test_no_policy_files_is_an_error(tmp_path: Path) -> None:
