@@ -73,12 +73,13 @@ setup: tools venv ## everything the other targets need (idempotent, quick when n
 
 .PHONY: fmt
 fmt: setup ## rewrite Rego with opa fmt
-	$(OPA) fmt --v1-compatible -w policies/
+	$(OPA) fmt --v1-compatible -w policies/ harness/floor/
 
 .PHONY: lint
 lint: setup ## opa fmt, opa check --strict, regal lint, ruff
-	@out=$$($(OPA) fmt --list policies/); if [ -n "$$out" ]; then echo "not formatted (run make fmt):"; echo "$$out"; exit 1; fi
+	@out=$$($(OPA) fmt --list policies/ harness/floor/); if [ -n "$$out" ]; then echo "not formatted (run make fmt):"; echo "$$out"; exit 1; fi
 	$(OPA) check --strict policies/
+	$(OPA) check --strict harness/floor/
 	$(REGAL) lint --format pretty policies/
 	$(VENV)/bin/ruff check harness tests
 

@@ -5,7 +5,9 @@ through ``decide`` (one request per object) and ``decide_many`` (the batch
 endpoint) on a generated corpus of pod manifests, and OPA's own
 ``timer_rego_query_eval_ns`` for ``winpod.decision``: per object from
 ``decide`` with ``?metrics=true``, and per item of a batch (the batch's
-evaluation time divided by its size). A figure, not a test: it exits 0 when a
+evaluation time divided by its size). The per-object figures are also taken
+for harness/floor, the cheapest useful check, to show what evaluation costs
+on the machine at all. A figure, not a test: it exits 0 when a
 target is missed, and says so.
 """
 
@@ -36,6 +38,7 @@ BATCH_RATE_TARGET = 5000
 EVAL_P99_TARGET_US = 100
 AUDIT_OBJECTS = 10_000
 AUDIT_TARGET_S = 10.0
+FLOOR_POLICY = REPO_ROOT / "harness" / "floor"
 
 NAMESPACES = ("default", "windows-debug", "csi-proxy", "legacy-app", "kube-system")
 LINUX_IMAGE = "registry.k8s.io/pause:3.10"
@@ -196,6 +199,14 @@ def _run(args: argparse.Namespace) -> tuple[list[tuple[str, str, str, str]], str
 
         audit_seconds, audit_findings = _audit(opa, AUDIT_OBJECTS)
 
+    # The same measure for the floor policy (harness/floor): what any check costs here.
+    with OpaServer.docker(args.image) as floor:
+        floor.load_policies(FLOOR_POLICY)
+        for obj in objects[:50]:
+            floor.decide(obj)
+        floor_times = sorted(floor.evaluate(DECISION_PATH, obj, metrics=True).metrics["timer_rego_query_eval_ns"]
+                             for obj in objects)
+
     denied = sum(not d["allowed"] for d in single)
     cold = statistics.median(starts)
     p50, p99 = _percentile(per_object, 50) / 1000, _percentile(per_object, 99) / 1000
@@ -214,6 +225,9 @@ def _run(args: argparse.Namespace) -> tuple[list[tuple[str, str, str, str]], str
         ("rego eval per object (decide ?metrics) p50", f"{p50:.0f} us", "", ""),
         ("rego eval per object (decide ?metrics) p99", f"{p99:.0f} us",
          f"<= {EVAL_P99_TARGET_US} us", _verdict(p99 <= EVAL_P99_TARGET_US)),
+        ("  floor: the same for harness/floor (one field, no config) p50",
+         f"{_percentile(floor_times, 50) / 1000:.0f} us", "", ""),
+        ("  floor p99", f"{_percentile(floor_times, 99) / 1000:.0f} us", "", ""),
         ("rego eval per batch item (batch eval / size) mean", f"{statistics.mean(per_item) / 1000:.0f} us", "", ""),
         (f"winpod audit of a {AUDIT_OBJECTS:,}-object export (read + decide)", f"{audit_seconds:.1f} s",
          f"<= {AUDIT_TARGET_S:.0f} s", _verdict(audit_seconds <= AUDIT_TARGET_S)),
