@@ -5,8 +5,10 @@ import json
 import textwrap
 
 import pytest
+import yaml
 
 from harness import manifests
+from harness.bench import POD_SPECS, corpus
 from harness.errors import ManifestError
 
 MULTI = textwrap.dedent("""\
@@ -74,7 +76,7 @@ def test_json_export_with_tabs_is_read_as_json():
     export = '{"apiVersion": "v1", "kind": "List", "items": [\n\t{"kind": "Pod", "metadata": {"name": "a"}}\n]}\n'
     (doc,) = manifests.parse(export, "export.json")
     assert doc.obj == {"kind": "Pod", "metadata": {"name": "a"}}
-    assert doc.item == 0
+    assert (doc.item, doc.line, doc.line_of("metadata.name")) == (0, 2, 2)
 
 
 def test_read_walks_directories_and_stdin(tmp_path):
@@ -99,3 +101,117 @@ def test_a_document_may_start_on_its_marker_line():
     docs = list(manifests.parse(text, "m.yaml"))
     assert [(d.number, d.line, d.obj["kind"]) for d in docs] == [(1, 1, "Pod"), (2, 4, "Job")]
     assert docs[0].line_of("metadata.name") == 1
+
+
+def _deployment(i: int) -> dict:
+    """A workload whose deep fields hold values found nowhere else, so a test can find their lines by searching."""
+    container = {"name": f"c-{i}", "image": "contoso.io/app:1",
+                 "securityContext": {"windowsOptions": {"runAsUserName": f"user-{i}"}}}
+    spec = {"os": {"name": "windows"}, "containers": [{"name": "first", "image": "x"}, container],
+            "volumes": [{"name": "v", "hostPath": {"path": f"C:\\data\\{i}"}}]}
+    return {"metadata": {"name": f"app-{i}", "namespace": "apps"}, "apiVersion": "apps/v1", "kind": "Deployment",
+            "spec": {"replicas": 1, "template": {"metadata": {"labels": {"i": str(i)}}, "spec": spec}}}
+
+
+def _line_with(text: str, needle: str) -> int:
+    (line,) = [n for n, line in enumerate(text.splitlines(), start=1) if needle in line]
+    return line
+
+
+USER = "spec.template.spec.containers[1].securityContext.windowsOptions.runAsUserName"
+PATH = "spec.template.spec.volumes[0].hostPath.path"
+
+
+@pytest.mark.parametrize(
+    ("indent", "newline"),
+    [pytest.param(2, "\n", id="indent-2"), pytest.param(4, "\r\n", id="indent-4-crlf"),
+     pytest.param("\t", "\n", id="tabs"), pytest.param(1, "\r", id="cr")],
+)
+def test_lines_deep_in_a_json_list_export_are_the_true_lines(indent, newline):
+    export = {"apiVersion": "v1", "kind": "List", "items": [_deployment(i) for i in range(3000)]}
+    text = json.dumps(export, indent=indent).replace("\n", newline)
+    docs = list(manifests.parse(text, "export.json"))
+    assert [d.item for d in docs] == list(range(3000))
+    for i in (0, 1, 1234, 2999):
+        doc = docs[i]
+        assert doc.obj == _deployment(i)
+        name = _line_with(text, f'"name": "app-{i}"')
+        assert doc.line == name - 2  # the item's "{", then "metadata": {
+        assert doc.line_of("metadata.name") == name
+        assert doc.line_of(USER) == _line_with(text, f'"runAsUserName": "user-{i}"')
+        assert doc.line_of("spec.template.spec.containers[1]") == _line_with(text, f'"name": "c-{i}"') - 1
+        path = _line_with(text, json.dumps(f"C:\\data\\{i}"))
+        assert doc.line_of(PATH) == path
+        assert doc.line_of(PATH + ".deeper[3]") == path
+        assert doc.line_of("spec.template.spec.volumes[5].hostPath") == path - 4  # "volumes": [
+
+
+def test_lines_in_multi_document_yaml_are_the_true_lines():
+    parts = [yaml.safe_dump(_deployment(i)) for i in range(200)]
+    # The same objects as JSON on their --- lines, and an end marker between two documents.
+    parts[50] = json.dumps(_deployment(50), indent=2) + "\n"
+    parts[51] = json.dumps(_deployment(51)) + "\n...\n# between documents\n"
+    text = "# an export\n---\n" + "".join(f"{part}\n---\n" if i % 2 else f"{part}---\n" for i, part in enumerate(parts))
+    text = text.replace("---\n{", "--- {")
+    docs = list(manifests.parse(text, "m.yaml"))
+    assert [d.number for d in docs] == list(range(1, 201))
+    for i in (0, 49, 50, 51, 52, 199):
+        doc = docs[i]
+        assert doc.obj == _deployment(i)
+        quote = '"' if i in (50, 51) else ""
+        user = _line_with(text, f"{quote}runAsUserName{quote}: {quote}user-{i}")
+        assert doc.line_of(USER) == user
+        windows_options = user if i == 51 else user - 1  # 51 is JSON on one line
+        assert doc.line_of(USER.replace("runAsUserName", "hostProcess")) == windows_options
+        assert doc.line_of(PATH) == _line_with(text, f"{quote}path{quote}: " + (json.dumps(f"C:\\data\\{i}") if quote else f"C:\\data\\{i}"))
+
+
+def _paths(value, prefix=""):
+    yield prefix
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from _paths(child, f"{prefix}.{key}" if prefix else key)
+            yield f"{prefix}.{key}.absent" if prefix else f"{key}.absent"
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _paths(child, f"{prefix}[{index}]")
+        yield f"{prefix}[{len(value)}]"
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        pytest.param(lambda export: json.dumps(export, indent=2), id="indent-2"),
+        pytest.param(lambda export: json.dumps(export), id="one-line"),
+        pytest.param(lambda export: json.dumps(export, indent=3).replace("\n", "\r\n"), id="crlf"),
+        pytest.param(lambda export: "\n \n" + json.dumps(export, indent=1, separators=(",", " :  ")) + "\n\n", id="spaced"),
+        pytest.param(lambda export: "\n---\n".join(json.dumps(item, indent=2) for item in export["items"]), id="documents"),
+    ],
+)
+def test_json_read_as_json_is_json_read_as_yaml(layout):
+    # A leading comment is not JSON: the same text then goes through libyaml, as all JSON once did.
+    text = layout({"apiVersion": "v1", "kind": "List", "items": corpus(2 * len(POD_SPECS))})
+    as_json = list(manifests.parse(text, "f"))
+    as_yaml = list(manifests.parse("# comment\n" + text, "f"))
+    assert len(as_json) == len(as_yaml) == 2 * len(POD_SPECS)
+    for doc, reference in zip(as_json, as_yaml, strict=True):
+        assert (doc.number, doc.item, doc.obj, doc.line) == (reference.number, reference.item, reference.obj, reference.line - 1)
+        for path in _paths(doc.obj):
+            assert doc.line_of(path) == reference.line_of(path) - 1, path
+
+
+def test_json_numbers_and_constants_read_as_yaml_reads_them():
+    text = '{"kind": "Pod", "a": 1e3, "b": 1.5e3, "c": 1.5E+3, "d": -0.5, "e": 10, "f": [NaN, Infinity]}'
+    (doc,) = manifests.parse(text, "pod.json")
+    assert doc.obj == yaml.safe_load(text) == {"kind": "Pod", "a": "1e3", "b": "1.5e3", "c": 1500.0, "d": -0.5,
+                                                "e": 10, "f": ["NaN", "Infinity"]}
+
+
+def test_a_malformed_json_document_is_reported_and_the_others_are_read():
+    text = '{"kind": "Pod", "metadata": {"name": "a"}}\n---\n{"kind": "Pod",\n  "spec": [}\n---\n{"kind": "Job"}\n'
+    items = list(manifests.parse(text, "m.json"))
+    assert [(type(i).__name__, i.number, i.line) for i in items] == [
+        ("Document", 1, 1), ("DocumentError", 2, 4), ("Document", 3, 6),
+    ]
+    assert items[1].message.startswith("invalid JSON")
+    assert items[2].line_of("kind") == 6
