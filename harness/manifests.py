@@ -35,7 +35,7 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _START = re.compile(r"^---(\s.*)?$")  # a document may begin on its own marker's line: "--- {kind: Pod}"
 _END = re.compile(r"^\.\.\.(\s.*)?$")
 _FIELD_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-_JSON_START = re.compile(r"\s*[\[{]")
+_JSON_START = re.compile(r"\ufeff?\s*[\[{]")  # Windows PowerShell 5.1 writes UTF-8 with a byte order mark
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")
 _JSON_COLON = re.compile(r"[ \t\n\r]*:[ \t\n\r]*")
 _JSON_COMMA = re.compile(r"[ \t\n\r]*,?[ \t\n\r]*")
@@ -254,7 +254,7 @@ class _JsonTree:
     @classmethod
     def load(cls, chunk: str, first_line: int) -> tuple[_JsonTree, Any]:
         """The tree and the value of a chunk that holds one JSON value; ValueError when it does not."""
-        start = _JSON_SPACE.match(chunk).end()
+        start = _JSON_SPACE.match(chunk, 1 if chunk.startswith("\ufeff") else 0).end()
         with _collector_paused():
             obj, end = _JSON.raw_decode(chunk, start)
         if _JSON_SPACE.match(chunk, end).end() != len(chunk):

@@ -215,3 +215,12 @@ def test_a_malformed_json_document_is_reported_and_the_others_are_read():
     ]
     assert items[1].message.startswith("invalid JSON")
     assert items[2].line_of("kind") == 6
+
+
+def test_a_json_export_with_a_byte_order_mark_reads_like_one_without():
+    text = json.dumps({"apiVersion": "v1", "kind": "List", "items": [_deployment(i) for i in range(20)]}, indent=2)
+    with_mark = list(manifests.parse("\ufeff" + text, "export.json"))
+    assert [(d.obj, d.line, d.line_of(USER)) for d in with_mark] == [
+        (d.obj, d.line, d.line_of(USER)) for d in manifests.parse(text, "export.json")
+    ]
+    assert with_mark[7].line_of(USER) == _line_with(text, '"runAsUserName": "user-7"')
