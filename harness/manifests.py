@@ -168,9 +168,10 @@ def _load(chunk: str, first_line: int) -> tuple[_Tree | None, Any]:
             pass  # YAML that looks like JSON ({kind: Pod}), or JSON that YAML reads differently (NaN)
     loader = _LOADER(chunk)
     try:
-        node = loader.get_single_node()
-        tree = _YamlTree(node, first_line - 1) if node is not None else None
-        return tree, loader.construct_document(node) if node is not None else None
+        with _collector_paused():
+            node = loader.get_single_node()
+            obj = loader.construct_document(node) if node is not None else None
+        return (_YamlTree(node, first_line - 1) if node is not None else None), obj
     except yaml.YAMLError:
         # JSON that YAML 1.1 refuses is still JSON.
         if chunk.lstrip().startswith(("{", "[")):
@@ -318,9 +319,10 @@ def _json_step(text: str, offset: int, step: str | int) -> tuple[int, int] | Non
 
 @contextlib.contextmanager
 def _collector_paused() -> Iterator[None]:
-    # An export is hundreds of thousands of dicts and lists built in one call, none
-    # in a cycle: the cyclic collector walking them again and again as they
-    # accumulate costs as much as the parse.
+    # An export is hundreds of thousands of dicts and lists (and as YAML, nodes
+    # and marks) built in one go, none in a cycle: the cyclic collector walking
+    # them again and again as they accumulate costs as much as the parse, four
+    # times as much for YAML.
     if not gc.isenabled():
         yield
         return
