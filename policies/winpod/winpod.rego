@@ -128,20 +128,28 @@ _relevant_rules(pod) := {rule |
 
 _constraint_violations(review, pod, rules) := sort([v |
 	facts := match.facts(review.object, review.namespace)
-	some constraint in effective_config.constraints
-	constraint.rule in rules
-	match.selects(object.get(constraint, "match", null), facts)
-	action := _enforcement_action(constraint)
+	some constraint in _in_scope(facts.scope, rules)
+	match.selector_matches(match.selector(object.get(constraint, "match", null)), facts.object)
 	some raw in _rule_violations(constraint.rule, pod, object.get(constraint, "parameters", null))
 	v := {
 		"rule": constraint.rule,
 		"code": raw.details.code,
 		"constraint": constraint.name,
-		"enforcementAction": action,
+		"enforcementAction": _enforcement_action(constraint),
 		"field": raw.details.field,
 		"msg": raw.msg,
 	}
 ])
+
+# The constraints of these rules whose match selects objects of a scope
+# (namespace and kind), label selectors aside. The same for every object of a
+# namespace and kind with the same rules to apply: in a batch, OPA's cache of
+# function results works it out once for each.
+_in_scope(scope, rules) := [constraint |
+	some constraint in effective_config.constraints
+	constraint.rule in rules
+	match.in_scope(object.get(constraint, "match", null), scope)
+]
 
 _rule_violations("hostprocess", pod, parameters) := hostprocess.check(pod, parameters)
 

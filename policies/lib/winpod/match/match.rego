@@ -50,7 +50,7 @@ default selects(_, _) := false
 
 selects(match, facts) if {
 	in_scope(match, facts.scope)
-	_selector_matches(_selector(match), facts.object)
+	selector_matches(selector(match), facts.object)
 }
 
 # METADATA
@@ -76,7 +76,10 @@ in_scope(match, scope) if {
 	_kinds_match(object.get(match, "kinds", null), scope)
 }
 
-_selector(match) := object.get(match, "labelSelector", null) if is_object(match)
+# METADATA
+# title: selector
+# description: The match's labelSelector, null when it has none (or is no object).
+selector(match) := object.get(match, "labelSelector", null) if is_object(match)
 
 else := null
 
@@ -194,15 +197,21 @@ labels(obj) := obj.metadata.labels if {
 	}
 } else := {}
 
-_selector_matches(selector, _) if not is_object(selector)
+# METADATA
+# scope: document
+# title: selector_matches
+# description: >-
+#   True when the object's labels satisfy a match's labelSelector; a selector
+#   that is null or no object selects everything.
+selector_matches(label_selector, _) if not is_object(label_selector)
 
-_selector_matches(selector, obj) if {
-	is_object(selector)
+selector_matches(label_selector, obj) if {
+	is_object(label_selector)
 	obj_labels := labels(obj)
-	every key, value in _object(selector, "matchLabels") {
+	every key, value in _object(label_selector, "matchLabels") {
 		_label_requirement_holds(key, value, obj_labels)
 	}
-	every requirement in _array(selector, "matchExpressions") {
+	every requirement in _array(label_selector, "matchExpressions") {
 		_requirement_holds(requirement, obj_labels)
 	}
 }

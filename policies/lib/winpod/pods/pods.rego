@@ -127,18 +127,25 @@ pod(review) := {
 #   anything in: well typed, and nowhere a word of Windows (no windowsOptions,
 #   no Windows OS or node selector, so neither HostProcess nor a Windows pod)
 #   or of hostPath. Its JSON says so in one look, case folded, since an OS name
-#   compares case-insensitively. Any doubt takes the full pod view.
+#   compares case-insensitively; most Windows pods are told by their OS name
+#   or node selector before that. Any doubt takes the full pod view.
 default is_quiet(_) := false
 
 is_quiet(obj) if {
 	path := spec_paths[obj.kind]
 	spec := object.get(obj, path, null)
 	is_object(spec)
+	not _says_windows(spec)
 	text := lower(json.marshal(spec))
 	not contains(text, "windows")
 	not contains(text, "hostpath")
 	count(shapes.problems(obj, path)) == 0
 }
+
+# Where most Windows pods say so, read before the spec is turned into JSON.
+_says_windows(spec) if _is_windows_name(spec.os.name)
+
+_says_windows(spec) if _is_windows_name(spec.nodeSelector["kubernetes.io/os"])
 
 # METADATA
 # title: object_label
