@@ -94,7 +94,11 @@ _review(x) := {"object": obj, "namespace": pods.namespace({"object": obj, "names
 
 # An object without kind that has a review or request is a Gatekeeper review
 # or an AdmissionReview without its type fields.
-_object_and_namespace(x) := _request_parts(x.request) if {
+_object_and_namespace(x) := [x, null] if {
+	# A manifest, the common case, told first.
+	is_string(x.kind)
+	x.kind != "AdmissionReview"
+} else := _request_parts(x.request) if {
 	x.kind == "AdmissionReview"
 } else := _request_parts(x.review) if {
 	not _has_kind(x)
@@ -117,12 +121,12 @@ _violations(review, pod) := _constraint_violations(review, pod, rules) if {
 	count(rules) > 0
 } else := []
 
-_relevant_rules(pod) := {rule |
-	some rule, relevant in {
-		"hostprocess": hostprocess.is_relevant(pod),
-		"users": users.is_relevant(pod),
-		"hostpath": hostpath.is_relevant(pod),
-	}
+# The rules whose check may find something in the pod view: what each rule's
+# is_relevant says (a test holds them to it), read off the view directly.
+_relevant_rules(pod) := {"hostprocess", "users", "hostpath"} if {
+	count(pod.malformed) > 0
+} else := {rule |
+	some rule, relevant in {"hostprocess": pod.host_process_pod, "users": pod.windows, "hostpath": count(pod.volumes) > 0}
 	relevant
 }
 

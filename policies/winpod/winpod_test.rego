@@ -1,7 +1,11 @@
 package winpod_test
 
+import data.lib.winpod.pods
 import data.winpod
 import data.winpod.defaults
+import data.winpod.hostpath
+import data.winpod.hostprocess
+import data.winpod.users
 
 pod(name, spec) := {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}
 
@@ -397,4 +401,30 @@ test_admission_of_garbage if {
 		"kind": "AdmissionReview",
 		"response": {"uid": "", "allowed": true},
 	} with input as 42
+}
+
+# The decision's shortcut to the rules to apply agrees with the rules' own
+# is_relevant on pods of every kind of relevance.
+relevance_specs := {
+	"linux": {"containers": [{"name": "a"}]},
+	"windows": {"os": {"name": "windows"}, "containers": [{"name": "a"}]},
+	"hostprocess": {"containers": [{"securityContext": {"windowsOptions": {"hostProcess": true}}}]},
+	"hostpath": {"volumes": [{"name": "h", "hostPath": {"path": "/x"}}], "containers": [{"name": "a"}]},
+	"windows hostpath": {"nodeSelector": {"kubernetes.io/os": "windows"}, "volumes": [{"name": "h", "hostPath": {"path": "C:\\x"}}]},
+	"malformed": {"containers": "x"},
+	"malformed os": {"os": {"name": 1}},
+}
+
+test_relevant_rules_are_the_rules_is_relevant[name] if {
+	some name, spec in relevance_specs
+	pod := pods.pod({"object": {"kind": "Pod", "spec": spec}, "namespace": "default"})
+	want := {rule |
+		some rule, relevant in {
+			"hostprocess": hostprocess.is_relevant(pod),
+			"users": users.is_relevant(pod),
+			"hostpath": hostpath.is_relevant(pod),
+		}
+		relevant
+	}
+	winpod._relevant_rules(pod) == want
 }

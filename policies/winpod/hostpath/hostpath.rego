@@ -58,6 +58,9 @@ _violations(pod, p) := union({
 	_writable(pod, volumes),
 	_admin_users(pod, p),
 }) if {
+	count(pod.malformed) > 0
+	volumes := _checked_volumes(pod, p)
+} else := (_not_allowed(pod, volumes) | _writable(pod, volumes)) | _admin_users(pod, p) if {
 	volumes := _checked_volumes(pod, p)
 }
 

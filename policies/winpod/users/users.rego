@@ -50,7 +50,9 @@ is_relevant(pod) if pod.windows
 
 is_relevant(pod) if count(pod.malformed) > 0
 
-_violations(pod, p) := _malformed(pod) | _not_allowed(pod, p)
+_violations(pod, p) := _not_allowed(pod, p) if {
+	count(pod.malformed) == 0
+} else := _malformed(pod) | _not_allowed(pod, p)
 
 default_allowed_user_names := ["ContainerUser"]
 

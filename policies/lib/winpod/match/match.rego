@@ -30,9 +30,10 @@ applies(match, obj, ns) if selects(match, facts(obj, ns))
 #   object however many constraints are tried: the scope (its namespace, group
 #   and kind, and whether it is of a governed kind, what an absent kinds
 #   selects) and the object itself for label selectors, which few matches have.
-facts(obj, ns) := {"scope": {"namespace": ns, "group_kind": gk, "governed": _is_governed(gk)}, "object": obj} if {
-	gk := group_kind(obj)
-}
+facts(obj, ns) := {"scope": _scope(group_kind(obj), ns), "object": obj}
+
+# Cached per group, kind and namespace: in a batch, worked out once for each.
+_scope(gk, ns) := {"namespace": ns, "group_kind": gk, "governed": _is_governed(gk)}
 
 default _is_governed(_) := false
 
@@ -151,12 +152,18 @@ _non_empty_array(x) if {
 # description: >-
 #   The object's API group and kind as Gatekeeper reads them: the group from
 #   apiVersion (none for v1); both empty when apiVersion has more than one slash.
-group_kind(obj) := {"group": _group(split(obj.apiVersion, "/")), "kind": obj.kind} if {
-	is_string(obj.apiVersion)
-	is_string(obj.kind)
+group_kind(obj) := _group_kind(object.get(obj, "apiVersion", null), object.get(obj, "kind", null))
+
+# Of the two strings rather than the object, so that OPA's cache of function
+# results answers it once per apiVersion and kind in a batch.
+_group_kind(api_version, kind) := {"group": _group(split(api_version, "/")), "kind": kind} if {
+	is_string(api_version)
+	is_string(kind)
 } else := {"group": "", "kind": ""} if {
-	is_string(obj.apiVersion)
-} else := {"group": "", "kind": _string(obj, "kind")}
+	is_string(api_version)
+} else := {"group": "", "kind": kind} if {
+	is_string(kind)
+} else := {"group": "", "kind": ""}
 
 # Undefined for a version with more than one slash: no group, and no kind.
 _group([_]) := ""
@@ -282,11 +289,6 @@ _has_key(obj, key) if key in object.keys(obj)
 _value(x, key) := v if v := x[key]
 
 else := null
-
-_string(x, key) := v if {
-	v := x[key]
-	is_string(v)
-} else := ""
 
 _object(x, key) := v if {
 	v := x[key]
