@@ -52,15 +52,12 @@ is_relevant(pod) if count(pod.volumes) > 0
 
 is_relevant(pod) if count(pod.malformed) > 0
 
-_violations(pod, p) := union({
-	_malformed(pod),
-	_not_allowed(pod, volumes),
-	_writable(pod, volumes),
-	_admin_users(pod, p),
-}) if {
-	count(pod.malformed) > 0
-	volumes := _checked_volumes(pod, p)
-} else := (_not_allowed(pod, volumes) | _writable(pod, volumes)) | _admin_users(pod, p) if {
+# The malformed comprehension only runs when there is something in it.
+_violations(pod, p) := _findings(pod, p) if {
+	count(pod.malformed) == 0
+} else := _malformed(pod) | _findings(pod, p)
+
+_findings(pod, p) := (_not_allowed(pod, volumes) | _writable(pod, volumes)) | _admin_users(pod, p) if {
 	volumes := _checked_volumes(pod, p)
 }
 

@@ -51,9 +51,12 @@ is_relevant(pod) if pod.host_process_pod
 
 is_relevant(pod) if count(pod.malformed) > 0
 
-_violations(pod, p) := _not_allowed(pod, p) | _shape(pod, p) if {
+# The malformed comprehension only runs when there is something in it.
+_violations(pod, p) := _findings(pod, p) if {
 	count(pod.malformed) == 0
-} else := (_malformed(pod) | _not_allowed(pod, p)) | _shape(pod, p)
+} else := _malformed(pod) | _findings(pod, p)
+
+_findings(pod, p) := _not_allowed(pod, p) | _shape(pod, p)
 
 default_allowed_user_names := [`NT AUTHORITY\LOCAL SERVICE`, `NT AUTHORITY\NETWORK SERVICE`]
 

@@ -50,6 +50,7 @@ is_relevant(pod) if pod.windows
 
 is_relevant(pod) if count(pod.malformed) > 0
 
+# The malformed comprehension only runs when there is something in it.
 _violations(pod, p) := _not_allowed(pod, p) if {
 	count(pod.malformed) == 0
 } else := _malformed(pod) | _not_allowed(pod, p)

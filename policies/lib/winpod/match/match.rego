@@ -18,10 +18,16 @@ import data.lib.winpod.pods
 # METADATA
 # scope: document
 # title: applies
-# description: True when the constraint match selects the object in namespace ns.
+# description: >-
+#   True when the constraint match selects the object in namespace ns: its
+#   scope (in_scope) and its labels (selector_matches), the two parts the
+#   decision API tries separately.
 default applies(_, _, _) := false
 
-applies(match, obj, ns) if selects(match, facts(obj, ns))
+applies(match, obj, ns) if {
+	in_scope(match, facts(obj, ns).scope)
+	selector_matches(selector(match), obj)
+}
 
 # METADATA
 # title: facts
@@ -41,17 +47,6 @@ _is_governed(gk) if {
 	some entry in pods.kinds
 	gk.kind in entry.kinds
 	gk.group in entry.apiGroups
-}
-
-# METADATA
-# scope: document
-# title: selects
-# description: True when the constraint match selects the object of these facts.
-default selects(_, _) := false
-
-selects(match, facts) if {
-	in_scope(match, facts.scope)
-	selector_matches(selector(match), facts.object)
 }
 
 # METADATA
