@@ -164,7 +164,10 @@ class OpaClient:
             "POST",
             f"/v1/data/{_data_path(path)}",
             json={"input": input_document},
-            params={"metrics": "true"} if metrics else None,
+            # A built-in function's error (lower of a number) would otherwise
+            # make its expression undefined and could drop a violation: fail
+            # closed, as an error.
+            params={"strict-builtin-errors": "true", **({"metrics": "true"} if metrics else {})},
         )
         if "result" not in body:
             raise OpaError(
@@ -652,7 +655,10 @@ def _json(response: requests.Response) -> dict:
 def _http_error(method: str, response: requests.Response) -> OpaError:
     body = _json(response)
     detail = " ".join(filter(None, (body.get("code"), body.get("message")))) or response.text[:200].strip()
-    return OpaError(f"{method} {response.url}: HTTP {response.status_code} {detail}")
+    errors = body.get("errors") if isinstance(body.get("errors"), list) else []
+    # Evaluation errors (strict-builtin-errors) say where, as compile errors do.
+    causes = "; ".join(_compile_error(e, {}) for e in errors[:3] if isinstance(e, dict))
+    return OpaError(f"{method} {response.url}: HTTP {response.status_code} {detail}" + (f": {causes}" if causes else ""))
 
 
 def _reason(exc: BaseException) -> str:
@@ -671,9 +677,13 @@ def _reason(exc: BaseException) -> str:
 
 
 def _compile_error(error: dict, paths: dict[str, Path]) -> str:
-    location = error.get("location") or {}
+    """``file:row:col: code: message`` of a compile or evaluation error OPA reports."""
+    location = error.get("location") if isinstance(error.get("location"), dict) else {}
+    message = f"{error.get('code')}: {error.get('message')}"
+    if not location:
+        return message
     where = paths.get(location.get("file"), location.get("file", "?"))
-    return f"{where}:{location.get('row', '?')}:{location.get('col', '?')}: {error.get('code')}: {error.get('message')}"
+    return f"{where}:{location.get('row', '?')}:{location.get('col', '?')}: {message}"
 
 
 VIOLATION_KEYS = ("rule", "code", "constraint", "enforcementAction", "field", "msg")

@@ -135,6 +135,16 @@ def test_a_decision_of_the_wrong_shape_is_an_error(name: str, problem: str) -> N
             opa.decide(pod(name))
 
 
+def test_a_builtin_error_is_an_error_never_allowed() -> None:
+    with OpaServer.process() as opa:
+        opa.load_policies(DATA / "builtin_error")
+        assert opa.decide(pod("x"))["allowed"] is False
+        wrong = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": 7}}
+        with pytest.raises(OpaError, match=r"HTTP 500 internal_error .*: winpod\.rego:\d+:\d+: eval_type_error: "
+                                           r"lower: operand 1 must be string but got number$"):
+            opa.decide(wrong)
+
+
 def test_a_batch_that_loses_an_item_is_an_error() -> None:
     with OpaServer.process() as opa:
         opa.load_policies(DATA / "short_batch")
