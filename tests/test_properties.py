@@ -4,7 +4,8 @@ Each property is a rewrite SPEC says cannot matter - user names and Windows
 paths compare case-insensitively, ``/`` and ``\\`` are the same separator, a
 pod-level ``hostProcess``/``runAsUserName`` is every container's effective
 value, and a pod decides the same inside any workload or review - so the
-rewritten pod must get the same ``allowed`` as the original. The config
+rewritten pod must get the same ``allowed`` as the original, and the same
+findings (constraint and code; fields and messages name what was rewritten). The config
 (``fixtures/configs/properties.yaml``) gives every rule room to allow and to
 deny. WINPOD_PROPERTY_EXAMPLES sets the examples per property (default 500).
 """
@@ -178,12 +179,21 @@ def move_to_pod(pod: dict, option: str) -> dict:
     return pod
 
 
-def same_allowed(decide, original: dict, *variants: object) -> None:
+def same_verdict(decide, original: dict, *variants: object) -> None:
+    """The variants get the original's ``allowed`` and the same findings: (constraint, code) pairs.
+
+    Pairs, not counts or fields: a pod-level hostProcess moved into every
+    container is reported at each container instead of once at pod level.
+    """
     decisions = decide([original, *variants])
     event("allowed" if decisions[0]["allowed"] else "denied")
     for variant, decision in zip(variants, decisions[1:], strict=True):
-        assert decision["allowed"] == decisions[0]["allowed"], (
+        assert (decision["allowed"], findings(decision)) == (decisions[0]["allowed"], findings(decisions[0])), (
             f"original: {decisions[0]}\nvariant: {decision}\noriginal pod: {original}\nvariant: {variant}")
+
+
+def findings(decision: dict) -> set[tuple[str, str]]:
+    return {(v["constraint"], v["code"]) for v in decision["violations"]}
 
 
 # --- properties ------------------------------------------------------------------------
@@ -192,47 +202,47 @@ def same_allowed(decide, original: dict, *variants: object) -> None:
 @PROPERTY
 @given(pod=pods(), flips=st.lists(st.booleans(), max_size=30))
 def test_user_name_case_does_not_matter(decide, pod, flips):
-    same_allowed(decide, pod, rewrite_user_names(pod, flips))
+    same_verdict(decide, pod, rewrite_user_names(pod, flips))
 
 
 @PROPERTY
 @given(pod=pods(), flips=st.lists(st.booleans(), max_size=30))
 def test_windows_path_case_does_not_matter(decide, pod, flips):
-    same_allowed(decide, pod, rewrite_paths(pod, lambda path: flip_case(path, flips)))
+    same_verdict(decide, pod, rewrite_paths(pod, lambda path: flip_case(path, flips)))
 
 
 @PROPERTY
 @given(pod=pods(), swaps=st.lists(st.booleans(), max_size=30))
 def test_slash_and_backslash_are_one_separator(decide, pod, swaps):
     table = {"/": "\\", "\\": "/"}
-    same_allowed(decide, pod, rewrite_paths(pod, lambda path: per_character(path, swaps, lambda ch: table.get(ch, ch))))
+    same_verdict(decide, pod, rewrite_paths(pod, lambda path: per_character(path, swaps, lambda ch: table.get(ch, ch))))
 
 
 @PROPERTY
 @given(pod=pods(host_process=st.sampled_from(("pod", "containers"))))
 def test_host_process_at_pod_level_or_in_every_container(decide, pod):
     at_pod = "hostProcess" in pod["spec"].get("securityContext", {}).get("windowsOptions", {})
-    same_allowed(decide, pod, move_to_containers(pod, "hostProcess") if at_pod else move_to_pod(pod, "hostProcess"))
+    same_verdict(decide, pod, move_to_containers(pod, "hostProcess") if at_pod else move_to_pod(pod, "hostProcess"))
 
 
 @PROPERTY
 @given(pod=pods(pod_user=st.sampled_from(USERS[1:] + CAREFUL_USERS[1:] + CAREFUL_HOST_PROCESS_USERS)))
 def test_pod_level_user_moved_into_the_containers(decide, pod):
-    same_allowed(decide, pod, move_to_containers(pod, "runAsUserName"))
+    same_verdict(decide, pod, move_to_containers(pod, "runAsUserName"))
 
 
 @PROPERTY
 @given(user=st.sampled_from(USERS[1:] + CAREFUL_USERS[1:] + CAREFUL_HOST_PROCESS_USERS), data=st.data())
 def test_one_user_in_every_container_moved_to_pod_level(decide, user, data):
     pod = data.draw(pods(pod_user=st.none(), container_users=st.just(user)))
-    same_allowed(decide, pod, move_to_pod(pod, "runAsUserName"))
+    same_verdict(decide, pod, move_to_pod(pod, "runAsUserName"))
 
 
 @PROPERTY
 @given(pod=pods())
 def test_every_workload_and_review_decides_like_the_pod(decide, pod):
     wrapped = [wrap_pod(pod, kind) for kind in WORKLOADS if kind != "Pod"]
-    same_allowed(decide, pod, *wrapped, wrap_input(pod, "admissionreview"), wrap_input(pod, "gatekeeper"))
+    same_verdict(decide, pod, *wrapped, wrap_input(pod, "admissionreview"), wrap_input(pod, "gatekeeper"))
 
 
 @pytest.mark.parametrize("allowed", [True, False])
