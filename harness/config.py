@@ -16,6 +16,7 @@ import jsonschema
 import yaml
 
 from harness.errors import ConfigError, yaml_problem
+from harness.unique import strict_loader, unique_pairs
 
 API_VERSION = "winpod-guard/v1alpha1"
 KIND = "PolicyConfig"
@@ -120,23 +121,7 @@ def validate_config(data: object, source: str) -> dict:
 # --- parsing -------------------------------------------------------------------
 
 
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice: YAML would keep the last silently."""
-
-
-def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    keys = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if key in keys:
-            raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark
-            )
-        keys.add(key)
-    return loader.construct_mapping(node, deep=deep)
-
-
-_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+_StrictLoader = strict_loader(yaml.SafeLoader)
 
 
 def _parse_yaml(text: str, source: str) -> object:
@@ -149,16 +134,8 @@ def _parse_yaml(text: str, source: str) -> object:
 
 
 def _parse_json(text: str, source: str) -> object:
-    def refuse_duplicates(pairs: list[tuple[str, object]]) -> dict:
-        result = {}
-        for key, value in pairs:
-            if key in result:
-                raise ValueError(f"duplicate key {key!r}")
-            result[key] = value
-        return result
-
     try:
-        return json.loads(text, object_pairs_hook=refuse_duplicates)
+        return json.loads(text, object_pairs_hook=unique_pairs)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{source}: line {exc.lineno}, column {exc.colno}: not valid JSON: {exc.msg}") from exc
     except ValueError as exc:

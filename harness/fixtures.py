@@ -23,6 +23,7 @@ import yaml
 from harness.config import load_config
 from harness.errors import ConfigError, FixtureError, yaml_problem
 from harness.kinds import WORKLOADS, api_group
+from harness.unique import refuse_duplicate_keys
 
 logger = logging.getLogger(__name__)
 
@@ -257,10 +258,9 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
     mapping.line = node.start_mark.line + 1
     mapping.key_lines = {}
     yield mapping
+    refuse_duplicate_keys(loader, node)
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
-        if key in mapping:
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         mapping[key] = loader.construct_object(value_node, deep=True)
         mapping.key_lines[key] = key_node.start_mark.line + 1
 

@@ -23,6 +23,7 @@ from typing import Any, NoReturn, Protocol, TextIO
 import yaml
 
 from harness.errors import ManifestError, yaml_problem
+from harness.unique import DuplicateKeyError, strict_loader, unique_pairs
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +32,7 @@ SUFFIXES = (".yaml", ".yml", ".json")
 
 # libyaml when PyYAML has it: a 10,000-object export composes about six times faster.
 # JSON documents skip it: the json module reads them some forty times faster still.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_LOADER = strict_loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 _START = re.compile(r"^---(\s.*)?$")  # a document may begin on its own marker's line: "--- {kind: Pod}"
 _END = re.compile(r"^\.\.\.(\s.*)?$")
 _FIELD_TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -165,17 +166,19 @@ def _load(chunk: str, first_line: int) -> tuple[_Tree | None, Any]:
         try:
             return _JsonTree.load(chunk, first_line)
         except ValueError:
-            pass  # YAML that looks like JSON ({kind: Pod}), or JSON that YAML reads differently (NaN)
+            # YAML that looks like JSON ({kind: Pod}), JSON that YAML reads
+            # differently (NaN), or a key given twice, which YAML places.
+            pass
     loader = _LOADER(chunk)
     try:
         with _collector_paused():
             node = loader.get_single_node()
             obj = loader.construct_document(node) if node is not None else None
         return (_YamlTree(node, first_line - 1) if node is not None else None), obj
-    except yaml.YAMLError:
-        # JSON that YAML 1.1 refuses is still JSON.
-        if chunk.lstrip().startswith(("{", "[")):
-            return None, json.loads(chunk)
+    except yaml.YAMLError as exc:
+        # JSON that YAML 1.1 refuses is still JSON (a key given twice is refused by both).
+        if chunk.lstrip().startswith(("{", "[")) and not isinstance(exc, DuplicateKeyError):
+            return None, json.loads(chunk, object_pairs_hook=unique_pairs)
         raise
     finally:
         loader.dispose()
@@ -257,7 +260,7 @@ class _JsonTree:
         """The tree and the value of a chunk that holds one JSON value; ValueError when it does not."""
         start = _JSON_SPACE.match(chunk, 1 if chunk.startswith("\ufeff") else 0).end()
         with _collector_paused():
-            obj, end = _JSON.raw_decode(chunk, start)
+            obj, end = _STRICT_JSON.raw_decode(chunk, start)
         if _JSON_SPACE.match(chunk, end).end() != len(chunk):
             raise ValueError("more than one JSON value")
         return cls(chunk, start, 0, first_line), obj
@@ -349,6 +352,9 @@ def _not_json(literal: str) -> NoReturn:
 
 
 _JSON = json.JSONDecoder(parse_float=_yaml_float, parse_constant=_not_json)
+# The first read of a document also refuses a key given twice; the scans for
+# line numbers after it skip values already known to be well-formed.
+_STRICT_JSON = json.JSONDecoder(parse_float=_yaml_float, parse_constant=_not_json, object_pairs_hook=unique_pairs)
 _json_value = _JSON.scan_once
 _json_string = json.decoder.scanstring
 

@@ -224,3 +224,47 @@ def test_a_json_export_with_a_byte_order_mark_reads_like_one_without():
         (d.obj, d.line, d.line_of(USER)) for d in manifests.parse(text, "export.json")
     ]
     assert with_mark[7].line_of(USER) == _line_with(text, '"runAsUserName": "user-7"')
+
+
+# A key given twice: YAML and json keep the last value, the API server's strict
+# validation refuses the object. The reader refuses the document, at the line
+# of the second key, and reads the others.
+DUPLICATE_YAML = textwrap.dedent("""\
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: first}
+    spec:
+      containers:
+      - name: app
+        securityContext:
+          windowsOptions:
+            hostProcess: false
+            hostProcess: true
+    ---
+    apiVersion: v1
+    kind: Pod
+    metadata: {name: second}
+    """)
+DUPLICATE_JSON = (
+    '{"apiVersion": "v1", "kind": "Pod",\n'
+    ' "metadata": {"name": "a"},\n'
+    ' "spec": {"containers": [{"name": "app",\n'
+    '   "securityContext": {"windowsOptions": {"runAsUserName": "ContainerUser",\n'
+    '                                          "runAsUserName": "ContainerAdministrator"}}}]}}\n'
+    '---\n'
+    '{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "b"}}\n'
+)
+
+
+@pytest.mark.parametrize("text, source, key", [
+    (DUPLICATE_YAML, "pods.yaml", "hostProcess"),
+    (DUPLICATE_JSON, "pods.json", "runAsUserName"),
+    (DUPLICATE_JSON.replace("  ", "\t"), "tabs.json", "runAsUserName"),
+], ids=["yaml", "json", "json-with-tabs"])
+def test_a_key_given_twice_refuses_its_document_and_the_others_are_read(text, source, key):
+    second = [n for n, line in enumerate(text.splitlines(), start=1) if f"{key}" in line][1]
+    items = list(manifests.parse(text, source))
+    assert [type(i).__name__ for i in items] == ["DocumentError", "Document"]
+    assert (items[0].number, items[0].line) == (1, second)
+    assert items[0].message == f"invalid YAML: duplicate key {key!r}"
+    assert items[1].obj["metadata"]["name"] in ("second", "b")
