@@ -86,9 +86,14 @@ def read(paths: Sequence[str], stdin: TextIO | None = None) -> tuple[list[Docume
         raise ManifestError("stdin is a terminal: name manifest files, or pipe them in")
     documents: list[Document] = []
     errors: list[DocumentError] = []
-    for source, text in _sources(paths, stdin):
-        for item in parse(text, source):
-            (errors if isinstance(item, DocumentError) else documents).append(item)
+    with _collector_paused():
+        for source, text in _sources(paths, stdin):
+            for item in parse(text, source):
+                (errors if isinstance(item, DocumentError) else documents).append(item)
+    # What was read lives until the report is written, and as YAML it is
+    # millions of nodes kept for line numbers: out of the collector's sight,
+    # so that each later collection does not walk it all again.
+    gc.freeze()
     return documents, errors
 
 

@@ -42,12 +42,18 @@ def refuse_duplicate_keys(loader: yaml.constructor.BaseConstructor, node: yaml.M
     """
     seen: set[Hashable] = set()
     for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        if not isinstance(key, Hashable):
-            continue
+        if key_node.tag == _STR and isinstance(key_node, yaml.ScalarNode):
+            key: Any = key_node.value  # what constructing it gives, without the cost: nearly every key
+        else:
+            key = loader.construct_object(key_node, deep=True)
+            if not isinstance(key, Hashable):
+                continue
         if key in seen:
             raise DuplicateKeyError(None, None, f"duplicate key {key!r}", key_node.start_mark)
         seen.add(key)
+
+
+_STR = "tag:yaml.org,2002:str"
 
 
 def strict_loader(base: type) -> type:

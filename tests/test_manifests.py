@@ -268,3 +268,19 @@ def test_a_key_given_twice_refuses_its_document_and_the_others_are_read(text, so
     assert (items[0].number, items[0].line) == (1, second)
     assert items[0].message == f"invalid YAML: duplicate key {key!r}"
     assert items[1].obj["metadata"]["name"] in ("second", "b")
+
+
+@pytest.mark.parametrize("text, duplicate", [
+    ('kind: Pod\n"kind": Pod\n', "kind"),
+    ("kind: Pod\n'kind': Job\n", "kind"),
+    ("kind: Pod\n1: a\n0x1: b\n", 1),
+    ("kind: Pod\n1: a\n'1': b\n", None),
+    ("kind: Pod\ntrue: a\n'true': b\n", None),
+], ids=["plain-and-double-quoted", "plain-and-single-quoted", "one-int-two-spellings", "int-and-string",
+        "bool-and-string"])
+def test_keys_are_compared_as_yaml_reads_them(text, duplicate):
+    (item,) = manifests.parse(text, "k.yaml")
+    if duplicate is None:
+        assert type(item).__name__ == "Document"
+    else:
+        assert item.message == f"invalid YAML: duplicate key {duplicate!r}"
