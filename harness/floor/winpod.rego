@@ -7,7 +7,8 @@
 #   builds one violation per HostProcess container, with no config, no match,
 #   no type checks and no Windows semantics: the shape of the public policy
 #   libraries' HostProcess check. harness/bench.py loads it into a container
-#   of its own and times data.winpod.decision over the same corpus.
+#   of its own beside the policy's and times data.winpod.decision over the
+#   same corpus, each object under the policy and the floor in turn.
 package winpod
 
 _spec_paths := {
