@@ -10,12 +10,15 @@ and may carry any Windows signal besides, and are never Windows pods.
 
 Each property is a rewrite SPEC says cannot matter for the pods it is drawn
 over - user names compare case-insensitively; Windows paths (every path of a
-Windows pod, a path shaped like one on any pod) case-insensitively and with
-``/`` and ``\\`` as one separator; a pod-level ``hostProcess``/``runAsUserName``
-is every container's effective value; a pod decides the same inside any
-workload, under any ``apiVersion``, in any review; Windows signals do nothing
-to a pod that declares Linux; what no rule reads does nothing to a quiet pod -
-so the rewritten pod must get the same ``allowed`` as the original, and the
+Windows pod, a path shaped like one on any pod) case-insensitively, and with
+``/`` and ``\\`` as one separator (every path of a Windows pod, a path with a
+drive letter on any pod); a declared-Linux pod may start a POSIX path with
+``//``; a pod-level ``hostProcess``/``runAsUserName`` is every container's
+effective value; a pod decides the same inside any workload, under any
+``apiVersion``, in any review but DELETE and CONNECT (always allowed); every
+Windows signal makes the same Windows pod; Windows signals do nothing to a pod
+that declares Linux; what no rule reads does nothing to a quiet pod - so the
+rewritten pod must get the same ``allowed`` as the original, and the
 same findings (constraint and code; fields and messages name what was
 rewritten). The config (``fixtures/configs/properties.yaml``) gives every rule
 room to allow and to deny; the properties about Windows-pod signals also run
@@ -118,6 +121,8 @@ NOT_SIGNALS = (
     {"tolerations": [{"key": "os", "operator": "Equal", "value": "linux", "effect": "NoSchedule"}]},
     {"runtimeClassName": "runc"},
 )
+# A signal only: gMSA credential specs exist on Windows only, and no rule reads them.
+WINDOWS_OPTIONS_SIGNAL = {"securityContext": {"windowsOptions": {"gmsaCredentialSpecName": "webapp"}}}
 LINUX_DECLARATIONS = ({"os": {"name": "linux"}}, {"nodeSelector": {"kubernetes.io/os": "linux"}})
 
 
@@ -498,6 +503,19 @@ def test_delete_and_connect_are_allowed(decide, pod, kind, shape, operation):
     event(family_of(pod))
     [decision] = decide([review(wrap_pod(pod, kind), shape, operation)])
     assert decision == {"allowed": True, "violations": []}, f"{operation} {kind}: {decision}\npod: {pod}"
+
+
+@PROPERTY_UNDER_VARIANT
+@pytest.mark.parametrize(("variant", "unmarked_is_windows"), [("properties.yaml", False), ("assumeWindows", True)],
+                         indirect=["variant"])
+@given(pod=pods(family=st.just("unmarked")))
+def test_every_windows_signal_makes_the_same_windows_pod(variant, unmarked_is_windows, pod):
+    # An unmarked pod has no windowsOptions and only Linux images, so adding a
+    # signal that is not an image or a user changes one thing: it is now a
+    # Windows pod (users read, image default users presumed, Windows paths);
+    # under assumeWindows it was one already.
+    signalled = [merged(pod, {"spec": signal}) for signal in (*WINDOWS_SIGNALS, WINDOWS_OPTIONS_SIGNAL)]
+    same_verdict(variant, *signalled, *([pod] if unmarked_is_windows else []))
 
 
 @PROPERTY_UNDER_VARIANT
