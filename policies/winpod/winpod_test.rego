@@ -208,8 +208,16 @@ shape_cases := {
 		"want": {"allowed": true, "violations": []},
 	},
 	"governed kind name in another group": {
-		"input": object.union(windows_admin, {"apiVersion": "example.com/v1"}),
-		"want": {"allowed": true, "violations": []},
+		"input": object.union(windows_admin, {"apiVersion": "extensions/v1beta1"}),
+		"want": {"allowed": false, "violations": [windows_admin_violation("tools", "default-users", "deny")]},
+	},
+	"governed kind without apiVersion": {
+		"input": object.remove(windows_admin, ["apiVersion"]),
+		"want": {"allowed": false, "violations": [windows_admin_violation("tools", "default-users", "deny")]},
+	},
+	"governed kind with a malformed apiVersion": {
+		"input": object.union(windows_admin, {"apiVersion": ["apps/v1"]}),
+		"want": {"allowed": false, "violations": [windows_admin_violation("tools", "default-users", "deny")]},
 	},
 	"AdmissionReview of a DELETE (no object)": {
 		"input": {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"uid": "u", "operation": "DELETE", "object": null, "oldObject": windows_admin}},
