@@ -51,12 +51,14 @@ $(REGAL_PIN):
 	  go get github.com/open-policy-agent/regal@v$(REGAL_VERSION) && \
 	  CGO_ENABLED=0 go build -o $@ github.com/open-policy-agent/regal
 
+# Relative links: .tools may be shared through a symlink by several checkouts,
+# and an absolute link would name the checkout that ran make last (gone with it).
 .PHONY: tools
 tools: $(OPA_PIN) $(GATOR_PIN) $(REGAL_PIN) ## build the pinned opa, gator and regal into .tools/bin
 	mkdir -p $(BIN)
-	ln -sfn $(OPA_PIN) $(OPA)
-	ln -sfn $(GATOR_PIN) $(GATOR)
-	ln -sfn $(REGAL_PIN) $(REGAL)
+	ln -sfn ../opa-$(OPA_VERSION)/opa $(OPA)
+	ln -sfn ../gator-$(GATOR_VERSION)/gator $(GATOR)
+	ln -sfn ../regal-$(REGAL_VERSION)/regal $(REGAL)
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
