@@ -4,8 +4,8 @@ Pods come in three families (SPEC 1 "Windows pod"): ``windows`` pods carry
 one of the Windows-pod signals; ``unmarked`` pods carry none (Linux images, no
 ``windowsOptions``, only selectors, affinities and tolerations SPEC says are
 not signals), so they are not Windows pods, and those without a hostPath
-volume are quiet (nowhere in their spec the word ``windows`` or ``hostpath``,
-the objects the policy's quiet shortcut skips); ``linux`` pods declare Linux
+volume or a required node affinity are quiet (``is_quiet``: the objects the
+policy's quiet shortcut skips); ``linux`` pods declare Linux
 and may carry any Windows signal besides, and are never Windows pods.
 
 Each property is a rewrite SPEC says cannot matter for the pods it is drawn
@@ -64,8 +64,11 @@ LISTS = ("containers", "initContainers", "ephemeralContainers")
 NAMESPACES = ("tenant-a", "node-agents")
 USERS = (None, "ContainerUser", "ContainerAdministrator", "NT AUTHORITY\\SYSTEM", "NT AUTHORITY\\LOCAL SERVICE",
          "CONTOSO\\alice", "CONTOSOEVIL\\bob")
-# Every one matches a glob of SPEC's default windowsImages.
-WINDOWS_IMAGES = ("mcr.microsoft.com/windows/nanoserver:ltsc2022", "mcr.microsoft.com/windows/servercore:ltsc2022")
+# Every one matches a glob of SPEC's default windowsImages: by repository, by
+# tag, and a digest-only reference by its repository.
+WINDOWS_IMAGES = ("mcr.microsoft.com/windows/nanoserver:ltsc2022", "mcr.microsoft.com/windows/servercore:ltsc2022",
+                  "registry.example.com/iis:10.0-servercore-ltsc2022",
+                  "mcr.microsoft.com/windows@sha256:" + "0" * 64)
 # None matches a glob of the default windowsImages (dotnet/runtime is not dotnet/framework).
 LINUX_IMAGES = ("registry.k8s.io/pause:3.10", "nginx:1.27", "registry.example.com/app:1.0",
                 "mcr.microsoft.com/dotnet/runtime:8.0")
@@ -255,10 +258,15 @@ def family_of(pod: dict) -> str:
     return pod["metadata"]["name"].removeprefix("generated-")
 
 
+QUIET_WORDS = ("windows", "hostpath", "nanoserver", "servercore", "ltsc20", "dotnet/framework")
+
+
 def is_quiet(pod: dict) -> bool:
-    """What lib.winpod.pods.is_quiet looks for: nowhere in the spec ``windows`` or ``hostpath``, in any case."""
+    """What lib.winpod.pods.is_quiet looks for: no required node affinity, and none
+    of the words a Windows signal or a hostPath needs anywhere in the spec, in any case."""
     text = json.dumps(pod["spec"]).lower()
-    return "windows" not in text and "hostpath" not in text
+    affinity = pod["spec"].get("affinity", {}).get("nodeAffinity", {})
+    return "requiredDuringSchedulingIgnoredDuringExecution" not in affinity and not any(w in text for w in QUIET_WORDS)
 
 
 # --- rewrites ------------------------------------------------------------------------
@@ -516,6 +524,22 @@ def test_every_windows_signal_makes_the_same_windows_pod(variant, unmarked_is_wi
     # under assumeWindows it was one already.
     signalled = [merged(pod, {"spec": signal}) for signal in (*WINDOWS_SIGNALS, WINDOWS_OPTIONS_SIGNAL)]
     same_verdict(variant, *signalled, *([pod] if unmarked_is_windows else []))
+
+
+@PROPERTY
+@given(pod=pods(family=st.just("windows")), signal=st.sampled_from((*WINDOWS_SIGNALS, WINDOWS_OPTIONS_SIGNAL)))
+def test_a_second_windows_signal_changes_nothing(decide, pod, signal):
+    same_verdict(decide, pod, merged(pod, {"spec": signal}))
+
+
+@PROPERTY
+@given(pod=pods(family=st.just("unmarked")), image=st.sampled_from(WINDOWS_IMAGES))
+def test_a_windows_image_alone_makes_a_windows_pod(decide, pod, image):
+    # "A servercore image and nothing else": the image is the pod's only
+    # signal, and an OS name beside it changes nothing.
+    pod = copy.deepcopy(pod)
+    pod["spec"]["containers"][0]["image"] = image
+    same_verdict(decide, pod, merged(pod, {"spec": {"os": {"name": "windows"}}}))
 
 
 @PROPERTY_UNDER_VARIANT
