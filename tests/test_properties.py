@@ -200,7 +200,8 @@ def pods(draw, family=ANY_FAMILY, host_process=PLACEMENTS, pod_user=None, contai
     careful = draw(st.booleans())
     if unmarked:
         users = pod_user = container_users = st.none()
-        images = st.sampled_from(LINUX_IMAGES)
+        # Once a signal or assumeWindows makes it a Windows pod, only pause runs as a non-admin.
+        images = st.just("registry.k8s.io/pause:3.10") if careful else st.sampled_from(LINUX_IMAGES)
     else:
         users = st.sampled_from((CAREFUL_USERS if placement == "none" else CAREFUL_HOST_PROCESS_USERS)
                                 if careful else USERS)
