@@ -488,11 +488,19 @@ def test_every_workload_and_review_decides_like_the_pod(decide, pod):
     # included, is decided on the object; kubectl debug's UPDATE of
     # pods/ephemeralcontainers too.
     event(family_of(pod))
+    shapes = ("admissionreview", "gatekeeper")
     wrapped = [wrap_pod(pod, kind) for kind in WORKLOADS if kind != "Pod"]
-    reviews = [review(pod, shape, operation) for shape in ("admissionreview", "gatekeeper")
-               for operation in ("CREATE", "UPDATE", None)]
-    debugs = [debug_review(pod, shape) for shape in ("admissionreview", "gatekeeper")]
-    same_verdict(decide, pod, *wrapped, *reviews, *debugs)
+    reviews = [review(pod, shape, operation) for shape in shapes for operation in ("CREATE", "UPDATE", None)]
+    debugs = [debug_review(pod, shape) for shape in shapes]
+    # SPEC 3: the object's namespace, else the request's, else default (which
+    # properties.yaml treats like tenant-a: every namespace but node-agents alike).
+    namespace = pod["metadata"]["namespace"]
+    homeless = copy.deepcopy(pod)
+    del homeless["metadata"]["namespace"]
+    namespaces = [wrap_input(pod, shape, namespace="elsewhere") for shape in shapes]
+    namespaces += [wrap_input(homeless, shape, namespace=namespace) for shape in shapes]
+    namespaces += [homeless] if namespace == "tenant-a" else []
+    same_verdict(decide, pod, *wrapped, *reviews, *debugs, *namespaces)
 
 
 @PROPERTY
