@@ -3,9 +3,7 @@ package lib.winpod.shapes_test
 import data.lib.winpod.pods
 import data.lib.winpod.shapes
 
-build_expression_without_operator := {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
-	{"matchExpressions": [{"key": "node.kubernetes.io/windows-build", "operator": null}]},
-]}}}
+build_expression_without_operator := {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "node.kubernetes.io/windows-build", "operator": null}]}]}}}
 
 # Every wrong type is reported with the field and category of what reads it.
 malformed_cases := {
