@@ -55,6 +55,8 @@ VALID = {
                 "denyAdminUsers": False,
             },
         },
+        # hostprocess-debug leaves most objects to no hostprocess constraint (SPEC 3 coverage).
+        {"name": "hostprocess", "rule": "hostprocess"},
     ],
 }
 
@@ -73,6 +75,7 @@ def test_valid_config_comes_back_with_defaults_filled_in():
                 "parameters": {"nonAdminImages": ["registry.local:5000/apps/*"]},
             },
             {**VALID["constraints"][2], "match": {}},
+            {"name": "hostprocess", "rule": "hostprocess", "enforcementAction": "deny", "match": {}, "parameters": {}},
         ],
     }
 
@@ -199,7 +202,7 @@ REFUSALS = [
     ("unknown-rule", _set(["constraints", 1, "rule"], "privileged"), C1, "rule", "one of hostprocess, users, hostpath"),
     ("bad-enforcement", _set(["constraints", 1, "enforcementAction"], "audit"), C1, "enforcementAction", "one of deny, warn, dryrun"),
     ("parameters-not-mapping", _set(["constraints", 1, "parameters"], ["x"]), C1, "parameters", "a mapping"),
-    ("parameter-of-other-rule", _set(["constraints", 1, "parameters", "allowHostProcess"], True), C1, "parameters.allowHostProcess", "a parameter of rule users (allowedUserNames, nonAdminImages), got a parameter of rule hostprocess"),
+    ("parameter-of-other-rule", _set(["constraints", 1, "parameters", "allowHostProcess"], True), C1, "parameters.allowHostProcess", "a parameter of rule users (allowedUserNames, assumeWindows, nonAdminImages, windowsImages, windowsRuntimeClasses), got a parameter of rule hostprocess"),
     ("unknown-parameter", _set(["constraints", 1, "parameters", "allowAdmins"], True), C1, "parameters.allowAdmins", "got an unknown parameter"),
     ("bool-as-string", _set(["constraints", 0, "parameters", "allowHostProcess"], "true"), C0, "parameters.allowHostProcess", 'true or false, got "true"'),
     ("list-as-string", _set(["constraints", 0, "parameters", "allowedUserNames"], "ContainerUser"), C0, "parameters.allowedUserNames", "a list"),
