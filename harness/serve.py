@@ -27,9 +27,10 @@ def run(args: argparse.Namespace) -> int:
     config = load_config(args.config) if args.config else None
     try:
         with serving(args, config) as opa:
-            print(opa.url, flush=True)
+            # The note first: whoever reads the URL may stop us right away.
             print(f"winpod: serving {args.policies} with {args.config or 'the built-in default config'} "
                   f"({opa.description}); Ctrl-C stops it", file=sys.stderr, flush=True)
+            print(opa.url, flush=True)
             code = opa.wait()
             raise OpaError(f"OPA stopped by itself with code {code} ({opa.description}){opa.log_excerpt()}")
     except KeyboardInterrupt:

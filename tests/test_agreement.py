@@ -261,8 +261,9 @@ def manifest_of(case_input: object) -> dict | None:
     An AdmissionReview or Gatekeeper review carries the request namespace
     beside the object; gator reads only the object, so the namespace moves
     into it (the object's own namespace, when it has one, wins on both sides).
-    None when there is no object at all (a DELETE review, a bare number):
-    gator has nothing to read, and the decision API's answer is fixed by SPEC.
+    None when there is no object to judge (no object at all, a bare number,
+    or a DELETE or CONNECT review, allowed whatever its object): gator has
+    nothing to read, and the decision API's answer is fixed by SPEC.
     """
     if not isinstance(case_input, dict):
         return None
@@ -273,6 +274,8 @@ def manifest_of(case_input: object) -> dict | None:
     else:
         return case_input
     if not isinstance(request, dict) or not isinstance(request.get("object"), dict):
+        return None
+    if request.get("operation") in ("DELETE", "CONNECT"):
         return None
     obj = copy.deepcopy(request["object"])
     if isinstance(request.get("namespace"), str) and "namespace" not in obj.get("metadata", {}):
@@ -330,6 +333,21 @@ def prepared(obj: dict, index: int) -> dict:
     metadata.setdefault("namespace", "default")
     metadata.setdefault("annotations", {})[INDEX_ANNOTATION] = str(index)
     return result
+
+
+def readable_by_gator(obj: dict) -> dict:
+    """``obj`` as gator can read it: with a string apiVersion naming a version.
+
+    gator refuses an object whose apiVersion is missing, empty, not a string
+    or has more than one slash ("resource x has no version"); the API server
+    never sends Gatekeeper one. SPEC 1 governs by kind name whatever the
+    apiVersion, so such an object is handed to gator as ``v1`` and its
+    decision compared with OPA's on the object as written.
+    """
+    api_version = obj.get("apiVersion")
+    if isinstance(api_version, str) and api_version and api_version.count("/") <= 1 and not api_version.endswith("/"):
+        return obj
+    return {**obj, "apiVersion": "v1"}
 
 
 def gatekeeper_answers(results: list[dict], count: int) -> list[set]:
@@ -397,7 +415,9 @@ def test_gatekeeper_and_opa_agree(config_name, opa, templates, timings, tmp_path
     constraints.write_text("---\n".join(text for _, text in constraint_documents(config)), encoding="utf-8")
     objects_file = tmp_path / "objects.yaml"
     # JSON documents: exactly the types the OPA side gets, no YAML 1.1 guessing.
-    objects_file.write_text("".join(f"---\n{json.dumps(obj, ensure_ascii=False)}\n" for obj in objects), encoding="utf-8")
+    objects_file.write_text(
+        "".join(f"---\n{json.dumps(readable_by_gator(obj), ensure_ascii=False)}\n" for obj in objects), encoding="utf-8"
+    )
 
     started = time.perf_counter()
     from_gatekeeper = gatekeeper_answers(gator_test([templates, constraints, objects_file]), len(objects))

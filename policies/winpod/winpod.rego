@@ -73,10 +73,19 @@ decide(x) := {"allowed": _allowed(violations), "violations": violations} if {
 } else := {"allowed": true, "violations": []}
 
 # Most objects are quiet (lib.winpod.pods.is_quiet): no rule can find
-# anything in them, which costs far less to tell than their pod view.
+# anything in them under the default Windows signs, which costs far less to
+# tell than their pod view. A config that sets its own signs takes the pod
+# view for every object.
 _review_violations(review) := [] if {
+	not _sets_windows_signs
 	pods.is_quiet(review.object)
 } else := _violations(review, pods.pod(review))
+
+_sets_windows_signs if {
+	some constraint in effective_config.constraints
+	some key in ["windowsImages", "windowsRuntimeClasses", "assumeWindows"]
+	object.get(constraint, ["parameters", key], null) != null
+}
 
 default _allowed(_) := false
 
@@ -86,29 +95,34 @@ _allowed(violations) if {
 	}
 }
 
-# The review the rules see: the object, and the namespace SPEC 3 resolves.
-_review(x) := {"object": obj, "namespace": pods.namespace({"object": obj, "namespace": request_namespace})} if {
-	[obj, request_namespace] := _object_and_namespace(x)
+# The review the rules see: the object, the namespace SPEC 3 resolves, and
+# the operation (a DELETE or CONNECT is allowed: lib.winpod.pods.pod).
+_review(x) := {
+	"object": obj,
+	"namespace": pods.namespace({"object": obj, "namespace": request_namespace}),
+	"operation": operation,
+} if {
+	[obj, request_namespace, operation] := _request_parts(x)
 	is_object(obj)
 }
 
 # An object without kind that has a review or request is a Gatekeeper review
 # or an AdmissionReview without its type fields.
-_object_and_namespace(x) := [x, null] if {
+_request_parts(x) := [x, null, null] if {
 	# A manifest, the common case, told first.
 	is_string(x.kind)
 	x.kind != "AdmissionReview"
-} else := _request_parts(x.request) if {
+} else := _parts(x.request) if {
 	x.kind == "AdmissionReview"
-} else := _request_parts(x.review) if {
+} else := _parts(x.review) if {
 	not _has_kind(x)
 	is_object(x.review)
-} else := _request_parts(x.request) if {
+} else := _parts(x.request) if {
 	not _has_kind(x)
 	is_object(x.request)
-} else := [x, null]
+} else := [x, null, null]
 
-_request_parts(request) := [_value(request, "object"), _value(request, "namespace")]
+_parts(request) := [_value(request, "object"), _value(request, "namespace"), _value(request, "operation")]
 
 _has_kind(x) if _value(x, "kind") != null
 
@@ -121,13 +135,14 @@ _violations(review, pod) := _constraint_violations(review, pod, rules) if {
 	count(rules) > 0
 } else := []
 
-# The rules whose check may find something in the pod view: what each rule's
-# is_relevant says (a test holds them to it), read off the view directly.
-_relevant_rules(pod) := {"hostprocess", "users", "hostpath"} if {
-	count(pod.malformed) > 0
-} else := {rule |
-	some rule, relevant in {"hostprocess": pod.host_process_pod, "users": pod.windows, "hostpath": count(pod.volumes) > 0}
-	relevant
+# The rules whose check may find something in the pod view.
+_relevant_rules(pod) := {rule |
+	some rule, is_relevant in {
+		"hostprocess": hostprocess.is_relevant(pod),
+		"users": users.is_relevant(pod),
+		"hostpath": hostpath.is_relevant(pod),
+	}
+	is_relevant
 }
 
 _constraint_violations(review, pod, rules) := sort([v |

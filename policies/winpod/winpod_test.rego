@@ -208,8 +208,16 @@ shape_cases := {
 		"want": {"allowed": true, "violations": []},
 	},
 	"governed kind name in another group": {
-		"input": object.union(windows_admin, {"apiVersion": "example.com/v1"}),
-		"want": {"allowed": true, "violations": []},
+		"input": object.union(windows_admin, {"apiVersion": "extensions/v1beta1"}),
+		"want": {"allowed": false, "violations": [windows_admin_violation("tools", "default-users", "deny")]},
+	},
+	"governed kind without apiVersion": {
+		"input": object.remove(windows_admin, ["apiVersion"]),
+		"want": {"allowed": false, "violations": [windows_admin_violation("tools", "default-users", "deny")]},
+	},
+	"governed kind with a malformed apiVersion": {
+		"input": object.union(windows_admin, {"apiVersion": ["apps/v1"]}),
+		"want": {"allowed": false, "violations": [windows_admin_violation("tools", "default-users", "deny")]},
 	},
 	"AdmissionReview of a DELETE (no object)": {
 		"input": {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"uid": "u", "operation": "DELETE", "object": null, "oldObject": windows_admin}},
@@ -405,26 +413,58 @@ test_admission_of_garbage if {
 
 # The decision's shortcut to the rules to apply agrees with the rules' own
 # is_relevant on pods of every kind of relevance.
-relevance_specs := {
-	"linux": {"containers": [{"name": "a"}]},
-	"windows": {"os": {"name": "windows"}, "containers": [{"name": "a"}]},
-	"hostprocess": {"containers": [{"securityContext": {"windowsOptions": {"hostProcess": true}}}]},
-	"hostpath": {"volumes": [{"name": "h", "hostPath": {"path": "/x"}}], "containers": [{"name": "a"}]},
-	"windows hostpath": {"nodeSelector": {"kubernetes.io/os": "windows"}, "volumes": [{"name": "h", "hostPath": {"path": "C:\\x"}}]},
-	"malformed": {"containers": "x"},
-	"malformed os": {"os": {"name": 1}},
+
+host_process_pod := pod("hp", {"containers": [{"name": "a", "image": "x", "securityContext": hp}]})
+
+review_of(operation, obj) := {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": object.union(
+	{"uid": "u", "namespace": "default", "object": obj},
+	{key: operation | key := "operation"; operation != null},
+)}
+
+# SPEC 1: every operation but DELETE and CONNECT is decided on the object, a
+# missing one included, in both review shapes.
+test_operations[name] if {
+	some name, tc in {
+		"CREATE": {"operation": "CREATE", "allowed": false},
+		"UPDATE": {"operation": "UPDATE", "allowed": false},
+		"missing": {"operation": null, "allowed": false},
+		"unknown": {"operation": "PATCH", "allowed": false},
+		"DELETE": {"operation": "DELETE", "allowed": true},
+		"CONNECT": {"operation": "CONNECT", "allowed": true},
+	}
+	some x in [review_of(tc.operation, host_process_pod), {"review": review_of(tc.operation, host_process_pod).request}]
+	winpod.decision.allowed == tc.allowed with input as x
 }
 
-test_relevant_rules_are_the_rules_is_relevant[name] if {
-	some name, spec in relevance_specs
-	pod := pods.pod({"object": {"kind": "Pod", "spec": spec}, "namespace": "default"})
-	want := {rule |
-		some rule, relevant in {
-			"hostprocess": hostprocess.is_relevant(pod),
-			"users": users.is_relevant(pod),
-			"hostpath": hostpath.is_relevant(pod),
-		}
-		relevant
-	}
-	winpod._relevant_rules(pod) == want
+# kubectl debug: an UPDATE of the ephemeralcontainers subresource whose
+# object carries the new container.
+test_kubectl_debug_is_decided if {
+	old := pod("web", {"os": {"name": "windows"}, "containers": [{"name": "app", "image": "mcr.microsoft.com/windows/nanoserver:ltsc2022"}]})
+	new := json.patch(old, [{"op": "add", "path": "/spec/ephemeralContainers", "value": [{
+		"name": "debugger", "image": "mcr.microsoft.com/windows/servercore:ltsc2022",
+		"securityContext": {"windowsOptions": {"runAsUserName": "ContainerAdministrator"}},
+	}]}])
+	review := {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {
+		"uid": "u", "kind": {"group": "", "version": "v1", "kind": "Pod"}, "resource": {"group": "", "version": "v1", "resource": "pods"},
+		"subResource": "ephemeralcontainers", "operation": "UPDATE", "namespace": "default", "object": new, "oldObject": old,
+	}}
+	[v.field | some v in winpod.decision.violations] == ["spec.ephemeralContainers[0].securityContext.windowsOptions.runAsUserName"] with input as review
+}
+
+signs_config := {"constraints": [
+	{"name": "hostprocess", "rule": "hostprocess"},
+	{"name": "users", "rule": "users", "parameters": {"assumeWindows": true}},
+]}
+
+# A quiet pod under the default signs is a Windows pod under assumeWindows:
+# the decision then takes the pod view.
+test_signs_of_ones_own_skip_the_quiet_shortcut if {
+	unmarked := pod("web", {"containers": [{"name": "app", "image": "nginx:1.27"}]})
+	pods.is_quiet(unmarked)
+	[v.code | some v in winpod.decision.violations] == ["users.not-allowed"] with input as unmarked with winpod.config as signs_config
+}
+
+test_declared_linux_under_assume_windows if {
+	linux := pod("web", {"os": {"name": "linux"}, "containers": [{"name": "app", "image": "nginx:1.27"}]})
+	winpod.decision == {"allowed": true, "violations": []} with input as linux with winpod.config as signs_config
 }

@@ -228,7 +228,7 @@ cases := {
 		"parameters": issue_allowlist,
 		"want": set(),
 	},
-	"runAsNonRoot: not presumed admin": {
+	"runAsNonRoot is no excuse for a presumed admin": {
 		"object": pod({
 			"os": {"name": "windows"},
 			"securityContext": {"runAsNonRoot": true},
@@ -236,7 +236,11 @@ cases := {
 			"volumes": [{"name": "h", "hostPath": {"path": `\\.\pipe\csi-proxy-v1`}}],
 		}),
 		"parameters": issue_allowlist,
-		"want": set(),
+		"want": {result.violation(
+			"hostpath.admin-user",
+			"spec.containers[0].image",
+			`Pod/ns/p: container "a" runs as admin account ContainerAdministrator (presumed: no runAsUserName and an image not in nonAdminImages) and mounts hostPath volume "h"`,
+		)},
 	},
 	"Linux pods have no presumed admin": {
 		"object": pod({"containers": [{"name": "a", "image": "x", "volumeMounts": [{"name": "h"}]}], "volumes": [{"name": "h", "hostPath": {"path": "/var/log"}}]}),

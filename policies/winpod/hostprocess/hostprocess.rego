@@ -4,7 +4,8 @@
 #   HostProcess containers run on the Windows host with its network, its file
 #   system and any host account up to SYSTEM. Denied unless allowHostProcess is
 #   true; then only a pod of HostProcess containers only, on the host network,
-#   running as an allowed account from an allowed image.
+#   running as an allowed account from an allowed image, without the
+#   annotation that makes hcsshim hand it the shim's own SYSTEM token.
 # custom:
 #   id: hostprocess
 package winpod.hostprocess
@@ -90,7 +91,7 @@ _containers_not_allowed(pod) := {result.violation("hostprocess.not-allowed", pod
 _inherited := {true: " from the pod", false: ""}
 
 # With allowHostProcess true, a HostProcess pod must have the least-privilege shape.
-_shape(pod, p) := ((_mixed(pod) | _host_network(pod)) | _users(pod, p)) | _images(pod, p) if {
+_shape(pod, p) := (((_mixed(pod) | _host_network(pod)) | _users(pod, p)) | _images(pod, p)) | _inherit_user(pod) if {
 	params.is_true(p, "allowHostProcess")
 	pod.host_process_pod
 } else := set()
@@ -150,3 +151,31 @@ _image_allowed(null, _) := true
 _image_allowed([], _) := true
 
 _image_allowed(allowed, image) if globs.matches_any(allowed, image)
+
+inherit_user_annotation := "microsoft.com/hostprocess-inherit-user"
+
+# hcsshim runs a HostProcess container with this annotation under the
+# containerd shim's own token (SYSTEM), whatever runAsUserName says. Only the
+# string "false" leaves it off; annotations that are not a mapping cannot be
+# read, so they count as carrying it.
+_inherit_user(pod) := {result.violation("hostprocess.inherit-user", field, msg) |
+	value := _annotation(pod.annotations)
+	value != "false"
+	field := sprintf("%s.annotations[%q]", [_metadata_field(pod.prefix), inherit_user_annotation])
+	msg := sprintf(
+		"%s: annotation %s is %s, which runs HostProcess containers as SYSTEM whatever runAsUserName says",
+		[pods.object_label(pod), inherit_user_annotation, result.show(value)],
+	)
+}
+
+# The pod (template)'s metadata beside its spec.
+_metadata_field("spec") := "metadata"
+
+_metadata_field(prefix) := concat("", [trim_suffix(prefix, ".spec"), ".metadata"]) if prefix != "spec"
+
+_annotation(annotations) := annotations[inherit_user_annotation] if is_object(annotations)
+
+_annotation(annotations) := annotations if {
+	annotations != null
+	not is_object(annotations)
+}

@@ -292,3 +292,78 @@ test_violations_is_the_violation_set[name] if {
 test_violations_without_object_is_empty if {
 	hostprocess.violations({}, {}) == set()
 }
+
+inherit_user_field := `metadata.annotations["microsoft.com/hostprocess-inherit-user"]`
+
+inherit_user(shown) := {result.violation(
+	"hostprocess.inherit-user",
+	inherit_user_field,
+	sprintf("Pod/ns/p: annotation microsoft.com/hostprocess-inherit-user is %s, which runs HostProcess containers as SYSTEM whatever runAsUserName says", [shown]),
+)}
+
+annotated(annotations) := object.union(pod(good), {"metadata": {"annotations": annotations}})
+
+# hcsshim gives a HostProcess container with this annotation the shim's own
+# token; only the string "false" leaves it off.
+inherit_user_cases := {
+	"true": {"object": annotated({"microsoft.com/hostprocess-inherit-user": "true"}), "want": inherit_user(`"true"`)},
+	"TRUE": {"object": annotated({"microsoft.com/hostprocess-inherit-user": "TRUE"}), "want": inherit_user(`"TRUE"`)},
+	"empty": {"object": annotated({"microsoft.com/hostprocess-inherit-user": ""}), "want": inherit_user(`""`)},
+	"not a string": {"object": annotated({"microsoft.com/hostprocess-inherit-user": true}), "want": inherit_user("true")},
+	"false": {"object": annotated({"microsoft.com/hostprocess-inherit-user": "false"}), "want": set()},
+	"other annotations": {"object": annotated({"microsoft.com/hostprocess-rootfs": "x"}), "want": set()},
+	"annotations not a mapping": {"object": annotated(["microsoft.com/hostprocess-inherit-user"]), "want": {result.violation(
+		"hostprocess.inherit-user",
+		inherit_user_field,
+		`Pod/ns/p: annotation microsoft.com/hostprocess-inherit-user is ["microsoft.com/hostprocess-inherit-user"], which runs HostProcess containers as SYSTEM whatever runAsUserName says`,
+	)}},
+	"on a Deployment's pod template": {
+		"object": {"kind": "Deployment", "metadata": {"name": "p", "namespace": "ns"}, "spec": {"template": {
+			"metadata": {"annotations": {"microsoft.com/hostprocess-inherit-user": "1"}},
+			"spec": good,
+		}}},
+		"want": {result.violation(
+			"hostprocess.inherit-user",
+			`spec.template.metadata.annotations["microsoft.com/hostprocess-inherit-user"]`,
+			`Deployment/ns/p: annotation microsoft.com/hostprocess-inherit-user is "1", which runs HostProcess containers as SYSTEM whatever runAsUserName says`,
+		)},
+	},
+	"on a CronJob's pod template": {
+		"object": {"kind": "CronJob", "metadata": {"name": "p", "namespace": "ns"}, "spec": {"jobTemplate": {"spec": {"template": {
+			"metadata": {"annotations": {"microsoft.com/hostprocess-inherit-user": "yes"}},
+			"spec": good,
+		}}}}},
+		"want": {result.violation(
+			"hostprocess.inherit-user",
+			`spec.jobTemplate.spec.template.metadata.annotations["microsoft.com/hostprocess-inherit-user"]`,
+			`CronJob/ns/p: annotation microsoft.com/hostprocess-inherit-user is "yes", which runs HostProcess containers as SYSTEM whatever runAsUserName says`,
+		)},
+	},
+	"no HostProcess container": {
+		"object": object.union(pod({"containers": [{"name": "a", "image": "x"}]}), {"metadata": {"annotations": {"microsoft.com/hostprocess-inherit-user": "true"}}}),
+		"want": set(),
+	},
+}
+
+test_inherit_user[name] if {
+	some name, tc in inherit_user_cases
+	hostprocess.violation == tc.want with input as {"review": {"object": tc.object}, "parameters": allowed}
+}
+
+# DOMAIN\* never allows an admin account, and admin spellings are admin.
+test_domain_wildcard_never_allows_an_admin[user] if {
+	some user in [`NT AUTHORITY\SYSTEM`, `NT AUTHORITY\ſystem`, `NT AUTHORITY\LocalSystem.`]
+	obj := pod(object.union(good, {"securityContext": hp_as(user)}))
+	{v.details.code | some v in hostprocess.violation} == {"hostprocess.user"} with input as {"review": {"object": obj}, "parameters": {"allowHostProcess": true, "allowedUserNames": [`NT AUTHORITY\*`]}}
+}
+
+test_domain_wildcard_allows_a_service_account if {
+	obj := pod(object.union(good, {"securityContext": hp_as(`nt authority\network service`)}))
+	hostprocess.violation == set() with input as {"review": {"object": obj}, "parameters": {"allowHostProcess": true, "allowedUserNames": [`NT AUTHORITY\*`]}}
+}
+
+test_operations[operation] if {
+	some operation, want in {"DELETE": set(), "CONNECT": set(), "UPDATE": {"hostprocess.not-allowed"}, "CREATE": {"hostprocess.not-allowed"}}
+	review := {"object": pod({"containers": [{"name": "a", "securityContext": hp}]}), "operation": operation}
+	{v.details.code | some v in hostprocess.violation} == want with input as {"review": review, "parameters": {}}
+}

@@ -1,10 +1,11 @@
 # METADATA
 # title: Windows container users
 # description: >-
-#   Non-HostProcess containers of Windows pods run as an allowed account
-#   (ContainerUser unless configured), case-insensitively. A container naming no
-#   account runs as its image's default user, presumed ContainerAdministrator
-#   unless the image is in nonAdminImages or runAsNonRoot is true.
+#   Non-HostProcess containers of Windows pods (any sign of one, SPEC 1) run as
+#   an allowed account (ContainerUser unless configured), compared as the
+#   kubelet does. A container naming no account runs as its image's default
+#   user, presumed ContainerAdministrator unless the image is in
+#   nonAdminImages, whatever runAsNonRoot says.
 # custom:
 #   id: users
 package winpod.users
@@ -13,6 +14,7 @@ import data.lib.winpod.params
 import data.lib.winpod.pods
 import data.lib.winpod.result
 import data.lib.winpod.users
+import data.lib.winpod.windows
 
 # METADATA
 # title: violation
@@ -42,11 +44,12 @@ else := set()
 # title: is_relevant
 # description: >-
 #   True when check may find something in the pod view (lib.winpod.pods.pod):
-#   a Windows pod or wrong-typed fields. For any other pod the decision API
-#   matches none of this rule's constraints.
+#   a pod that may be a Windows pod under some parameters (any pod that does
+#   not declare Linux), or wrong-typed fields. For a declared-Linux pod the
+#   decision API matches none of this rule's constraints.
 default is_relevant(_) := false
 
-is_relevant(pod) if pod.windows
+is_relevant(pod) if not pod.declares_linux
 
 is_relevant(pod) if count(pod.malformed) > 0
 
@@ -62,13 +65,15 @@ _malformed(pod) := {result.malformed("users", pods.object_label(pod), problem) |
 	problem.category in {"pod", "user", "image", "os"}
 }
 
+# An admin account passes only through an entry naming it (EqualFold), never
+# through DOMAIN\* (users.matches).
 _not_allowed(pod, p) := {result.violation("users.not-allowed", pods.user_field(pod, c), msg) |
-	pod.windows
+	windows.is_pod(pod, p)
 	allowed := params.list(p, "allowedUserNames", default_allowed_user_names)
 	non_admin_images := params.list(p, "nonAdminImages", users.default_non_admin_images)
 	some c in pod.containers
 	not c.host_process
-	account := users.account(c.user, c.run_as_non_root, object.get(c.container, "image", null), non_admin_images)
+	account := users.account(c.user, object.get(c.container, "image", null), non_admin_images)
 	not users.is_allowed(account.name, allowed)
 	msg := _message(pod, c, account, allowed)
 }

@@ -14,9 +14,71 @@ servercore := "mcr.microsoft.com/windows/servercore:ltsc2022"
 nanoserver := "mcr.microsoft.com/windows/nanoserver:ltsc2022"
 
 cases := {
-	"Linux pod": {
+	"unmarked pod with a Linux image": {
+		"object": pod({"containers": [{"name": "a", "image": "nginx:1.27"}]}),
+		"parameters": {},
+		"want": set(),
+	},
+	"declared-Linux pod with a servercore image": {
+		"object": pod({"os": {"name": "linux"}, "containers": [{"name": "a", "image": servercore}]}),
+		"parameters": {},
+		"want": set(),
+	},
+	"a servercore image alone makes a Windows pod": {
 		"object": pod({"containers": [{"name": "a", "image": servercore}]}),
 		"parameters": {},
+		"want": {result.violation(
+			"users.not-allowed",
+			"spec.containers[0].securityContext.windowsOptions.runAsUserName",
+			concat("", [
+				`Pod/ns/p: container "a" sets no runAsUserName and image "mcr.microsoft.com/windows/servercore:ltsc2022" is not in nonAdminImages, `,
+				`so it presumably runs as ContainerAdministrator, which is not in allowedUserNames ["ContainerUser"]`,
+			]),
+		)},
+	},
+	"assumeWindows: an unmarked pod is a Windows pod": {
+		"object": pod({"containers": [{"name": "a", "image": "nginx:1.27", "securityContext": {}}]}),
+		"parameters": {"assumeWindows": true},
+		"want": {result.violation(
+			"users.not-allowed",
+			"spec.containers[0].securityContext.windowsOptions.runAsUserName",
+			concat("", [
+				`Pod/ns/p: container "a" sets no runAsUserName and image "nginx:1.27" is not in nonAdminImages, `,
+				`so it presumably runs as ContainerAdministrator, which is not in allowedUserNames ["ContainerUser"]`,
+			]),
+		)},
+	},
+	"assumeWindows: a declared-Linux pod is not": {
+		"object": pod({"nodeSelector": {"kubernetes.io/os": "linux"}, "containers": [{"name": "a", "image": "nginx:1.27"}]}),
+		"parameters": {"assumeWindows": true},
+		"want": set(),
+	},
+	"a windows toleration makes a Windows pod": {
+		"object": pod({"tolerations": [{"key": "os", "value": "windows", "effect": "NoSchedule"}], "containers": [{"name": "a", "image": "app:1", "securityContext": as_user(`NT AUTHORITY\SYSTEM`)}]}),
+		"parameters": {},
+		"want": {result.violation(
+			"users.not-allowed",
+			"spec.containers[0].securityContext.windowsOptions.runAsUserName",
+			`Pod/ns/p: container "a" runs as "NT AUTHORITY\SYSTEM", which is not in allowedUserNames ["ContainerUser"]`,
+		)},
+	},
+	"DOMAIN wildcard never allows an admin": {
+		"object": windows({"containers": [{"name": "a", "image": servercore, "securityContext": as_user(`CONTOSO\ContainerAdministrator`)}]}),
+		"parameters": {"allowedUserNames": [`CONTOSO\*`]},
+		"want": {result.violation(
+			"users.not-allowed",
+			"spec.containers[0].securityContext.windowsOptions.runAsUserName",
+			`Pod/ns/p: container "a" runs as "CONTOSO\ContainerAdministrator", which is not in allowedUserNames ["CONTOSO\*"]`,
+		)},
+	},
+	"DOMAIN wildcard allows the domain's users": {
+		"object": windows({"containers": [{"name": "a", "image": servercore, "securityContext": as_user(`contoso\alice`)}]}),
+		"parameters": {"allowedUserNames": [`CONTOSO\*`]},
+		"want": set(),
+	},
+	"an exact admin entry allows that account": {
+		"object": windows({"containers": [{"name": "a", "image": servercore}]}),
+		"parameters": {"allowedUserNames": ["containeradministrator"]},
 		"want": set(),
 	},
 	"ContainerUser": {
@@ -89,13 +151,10 @@ cases := {
 			]),
 		)},
 	},
-	"no user: runAsNonRoot passes": {
+	# v2: the kubelet refuses only an image whose config names
+	# ContainerAdministrator; servercore leaves it empty (kubernetes#112469).
+	"no user: runAsNonRoot is no excuse": {
 		"object": windows({"securityContext": {"runAsNonRoot": true}, "containers": [{"name": "a", "image": servercore}]}),
-		"parameters": {},
-		"want": set(),
-	},
-	"no user: runAsNonRoot must be the boolean true": {
-		"object": windows({"securityContext": {"runAsNonRoot": "true"}, "containers": [{"name": "a", "image": servercore}]}),
 		"parameters": {},
 		"want": {result.violation(
 			"users.not-allowed",
@@ -106,11 +165,8 @@ cases := {
 			]),
 		)},
 	},
-	"no user: a container's runAsNonRoot false overrides the pod": {
-		"object": windows({
-			"securityContext": {"runAsNonRoot": true},
-			"containers": [{"name": "a", "image": servercore, "securityContext": {"runAsNonRoot": false}}],
-		}),
+	"no user: a container's runAsNonRoot true is no excuse either": {
+		"object": windows({"containers": [{"name": "a", "image": servercore, "securityContext": {"runAsNonRoot": true}}]}),
 		"parameters": {},
 		"want": {result.violation(
 			"users.not-allowed",
@@ -212,7 +268,7 @@ cases := {
 		)},
 	},
 	"malformed node selector": {
-		"object": pod({"nodeSelector": {"kubernetes.io/os": ["windows"]}, "containers": [{"name": "a", "image": servercore}]}),
+		"object": pod({"nodeSelector": {"kubernetes.io/os": ["windows"]}, "containers": [{"name": "a", "image": "nginx:1.27"}]}),
 		"parameters": {},
 		"want": {result.violation(
 			"users.malformed",

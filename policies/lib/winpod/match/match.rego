@@ -33,21 +33,13 @@ applies(match, obj, ns) if {
 # title: facts
 # description: >-
 #   What every match reads of an object in namespace ns, worked out once per
-#   object however many constraints are tried: the scope (its namespace, group
-#   and kind, and whether it is of a governed kind, what an absent kinds
-#   selects) and the object itself for label selectors, which few matches have.
-facts(obj, ns) := {"scope": _scope(group_kind(obj), ns), "object": obj}
+#   object however many constraints are tried: the scope (its namespace and
+#   kind, and whether it is of a governed kind, what an absent kinds selects)
+#   and the object itself for label selectors, which few matches have.
+facts(obj, ns) := {"scope": _scope(kind(obj), ns), "object": obj}
 
-# Cached per group, kind and namespace: in a batch, worked out once for each.
-_scope(gk, ns) := {"namespace": ns, "group_kind": gk, "governed": _is_governed(gk)}
-
-default _is_governed(_) := false
-
-_is_governed(gk) if {
-	some entry in pods.kinds
-	gk.kind in entry.kinds
-	gk.group in entry.apiGroups
-}
+# Cached per kind and namespace: in a batch, worked out once for each.
+_scope(k, ns) := {"namespace": ns, "kind": k, "governed": k in object.keys(pods.spec_paths)}
 
 # METADATA
 # scope: document
@@ -101,8 +93,9 @@ _lists(patterns, ns) if {
 }
 
 # Absent kinds: the governed kinds. Gatekeeper: no kinds entries match every
-# kind; an entry with no kinds or no apiGroups leaves that part open; "*" is
-# a wildcard.
+# kind; an entry with no kinds leaves the kind open; "*" is a wildcard. An
+# entry's apiGroups is ignored (SPEC 3): objects are governed by kind name,
+# and the generated Constraints say apiGroups ["*"].
 _kinds_match(null, facts) if facts.governed
 
 _kinds_match(entries, _) if {
@@ -113,16 +106,15 @@ _kinds_match(entries, _) if {
 _kinds_match(entries, facts) if {
 	is_array(entries)
 	some entry in entries
-	_entry_lists(entry, facts.group_kind)
+	_entry_lists(entry, facts.kind)
 }
 
 # An entry that is not an object is one Gatekeeper refuses: it never narrows.
 _entry_lists(entry, _) if not is_object(entry)
 
-_entry_lists(entry, gvk) if {
+_entry_lists(entry, k) if {
 	is_object(entry)
-	_listed(object.get(entry, "kinds", null), gvk.kind)
-	_listed(object.get(entry, "apiGroups", null), gvk.group)
+	_listed(object.get(entry, "kinds", null), k)
 }
 
 _listed(list, _) if not _non_empty_array(list)
@@ -143,27 +135,11 @@ _non_empty_array(x) if {
 }
 
 # METADATA
-# title: group_kind
-# description: >-
-#   The object's API group and kind as Gatekeeper reads them: the group from
-#   apiVersion (none for v1); both empty when apiVersion has more than one slash.
-group_kind(obj) := _group_kind(object.get(obj, "apiVersion", null), object.get(obj, "kind", null))
+# title: kind
+# description: The object's kind, "" when it has none (or one that is no string).
+kind(obj) := obj.kind if is_string(obj.kind)
 
-# Of the two strings rather than the object, so that OPA's cache of function
-# results answers it once per apiVersion and kind in a batch.
-_group_kind(api_version, kind) := {"group": _group(split(api_version, "/")), "kind": kind} if {
-	is_string(api_version)
-	is_string(kind)
-} else := {"group": "", "kind": ""} if {
-	is_string(api_version)
-} else := {"group": "", "kind": kind} if {
-	is_string(kind)
-} else := {"group": "", "kind": ""}
-
-# Undefined for a version with more than one slash: no group, and no kind.
-_group([_]) := ""
-
-_group([group, _]) := group
+else := ""
 
 # METADATA
 # scope: document

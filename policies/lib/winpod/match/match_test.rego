@@ -12,7 +12,8 @@ applies_cases := {
 	"empty match selects a governed kind": {"match": {}, "object": deployment, "ns": "a", "want": true},
 	"no match does not select other kinds": {"match": null, "object": {"apiVersion": "v1", "kind": "ConfigMap"}, "ns": "a", "want": false},
 	"empty match does not select other kinds": {"match": {}, "object": {"apiVersion": "v1", "kind": "ConfigMap"}, "ns": "a", "want": false},
-	"default kinds need the governed group": {"match": {}, "object": {"apiVersion": "example.com/v1", "kind": "Deployment"}, "ns": "a", "want": false},
+	"default kinds: a governed kind in any group": {"match": {}, "object": {"apiVersion": "extensions/v1beta1", "kind": "Deployment"}, "ns": "a", "want": true},
+	"default kinds: a governed kind without apiVersion": {"match": {}, "object": {"kind": "CronJob"}, "ns": "a", "want": true},
 	"default kinds: core Pod": {"match": {}, "object": pod, "ns": "a", "want": true},
 	"default kinds: batch CronJob": {"match": {}, "object": {"apiVersion": "batch/v1", "kind": "CronJob"}, "ns": "a", "want": true},
 	"match not an object never narrows": {"match": "x", "object": deployment, "ns": "a", "want": true},
@@ -33,11 +34,11 @@ applies_cases := {
 	"exclusion of the wrong type never narrows": {"match": {"excludedNamespaces": "a"}, "object": deployment, "ns": "a", "want": true},
 	"non-string patterns match nothing": {"match": {"namespaces": [1], "excludedNamespaces": [1]}, "object": deployment, "ns": "1", "want": false},
 	"kinds": {"match": {"kinds": [{"apiGroups": ["apps"], "kinds": ["Deployment"]}]}, "object": deployment, "ns": "a", "want": true},
-	"kinds other group": {"match": {"kinds": [{"apiGroups": ["batch"], "kinds": ["Deployment"]}]}, "object": deployment, "ns": "a", "want": false},
+	"kinds: apiGroups is ignored": {"match": {"kinds": [{"apiGroups": ["batch"], "kinds": ["Deployment"]}]}, "object": deployment, "ns": "a", "want": true},
 	"kinds other kind": {"match": {"kinds": [{"apiGroups": ["apps"], "kinds": ["DaemonSet"]}]}, "object": deployment, "ns": "a", "want": false},
 	"kinds second entry": {"match": {"kinds": [{"apiGroups": ["batch"], "kinds": ["Job"]}, {"apiGroups": ["apps"], "kinds": ["Deployment"]}]}, "object": deployment, "ns": "a", "want": true},
 	"kinds core group": {"match": {"kinds": [{"apiGroups": [""], "kinds": ["Pod"]}]}, "object": pod, "ns": "a", "want": true},
-	"kinds core group is not apps": {"match": {"kinds": [{"apiGroups": [""], "kinds": ["Pod"]}]}, "object": {"apiVersion": "apps/v1", "kind": "Pod"}, "ns": "a", "want": false},
+	"kinds: a Pod written core/v1": {"match": {"kinds": [{"apiGroups": [""], "kinds": ["Pod"]}]}, "object": {"apiVersion": "core/v1", "kind": "Pod"}, "ns": "a", "want": true},
 	"kinds wildcard group": {"match": {"kinds": [{"apiGroups": ["*"], "kinds": ["Deployment"]}]}, "object": deployment, "ns": "a", "want": true},
 	"kinds wildcard kind": {"match": {"kinds": [{"apiGroups": ["apps"], "kinds": ["*"]}]}, "object": deployment, "ns": "a", "want": true},
 	"kinds entry without kinds": {"match": {"kinds": [{"apiGroups": ["apps"]}]}, "object": deployment, "ns": "a", "want": true},
@@ -77,18 +78,19 @@ test_applies[name] if {
 	match.applies(tc.match, tc.object, tc.ns) == tc.want
 }
 
-group_kind_cases := {
-	"core": {"object": {"apiVersion": "v1", "kind": "Pod"}, "want": {"group": "", "kind": "Pod"}},
-	"group": {"object": {"apiVersion": "apps/v1", "kind": "Deployment"}, "want": {"group": "apps", "kind": "Deployment"}},
-	"no apiVersion": {"object": {"kind": "Pod"}, "want": {"group": "", "kind": "Pod"}},
-	"apiVersion not a string": {"object": {"apiVersion": 1, "kind": "Pod"}, "want": {"group": "", "kind": "Pod"}},
-	"apiVersion with two slashes": {"object": {"apiVersion": "a/b/v1", "kind": "Pod"}, "want": {"group": "", "kind": ""}},
-	"kind not a string": {"object": {"apiVersion": "v1", "kind": ["Pod"]}, "want": {"group": "", "kind": ""}},
+kind_cases := {
+	"core": {"object": {"apiVersion": "v1", "kind": "Pod"}, "want": "Pod"},
+	"group": {"object": {"apiVersion": "apps/v1", "kind": "Deployment"}, "want": "Deployment"},
+	"old group": {"object": {"apiVersion": "extensions/v1beta1", "kind": "DaemonSet"}, "want": "DaemonSet"},
+	"no apiVersion": {"object": {"kind": "Pod"}, "want": "Pod"},
+	"apiVersion not a string": {"object": {"apiVersion": 1, "kind": "Pod"}, "want": "Pod"},
+	"apiVersion with two slashes": {"object": {"apiVersion": "a/b/v1", "kind": "Pod"}, "want": "Pod"},
+	"kind not a string": {"object": {"apiVersion": "v1", "kind": ["Pod"]}, "want": ""},
 }
 
-test_group_kind[name] if {
-	some name, tc in group_kind_cases
-	match.group_kind(tc.object) == tc.want
+test_kind[name] if {
+	some name, tc in kind_cases
+	match.kind(tc.object) == tc.want
 }
 
 wildcard_cases := {

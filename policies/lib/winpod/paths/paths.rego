@@ -7,6 +7,8 @@
 #   a reason why no allowedHostPaths entry may ever allow it. An entry allows a
 #   path when both normalise to the same kind and the entry's key is the path's
 #   key or a prefix of it ending at a separator; pipe entries are globs.
+#   pod_os is "windows" for a Windows pod, "linux" for a pod that declares
+#   Linux, "" for any other.
 # custom:
 #   id: lib.winpod.paths
 package lib.winpod.paths
@@ -21,7 +23,7 @@ import data.lib.winpod.globs
 #   with or contains a backslash, or belongs to a Windows pod.
 default is_windows(_, _) := false
 
-is_windows(_, true)
+is_windows(_, "windows")
 
 is_windows(path, _) if {
 	is_string(path)
@@ -38,10 +40,10 @@ is_windows(path, _) if {
 # description: >-
 #   {"kind": "windows"|"pipe"|"posix", "key": ...} for a usable path, or
 #   {"kind": "never", "reason": ...}; undefined for a non-string.
-normalize(path, windows_pod) := _windows(replace(lower(path), "/", `\`)) if {
+normalize(path, pod_os) := _windows(replace(lower(path), "/", `\`)) if {
 	is_string(path)
-	is_windows(path, windows_pod)
-} else := _posix(path) if is_string(path)
+	is_windows(path, pod_os)
+} else := _posix(path, pod_os) if is_string(path)
 
 # METADATA
 # scope: document
@@ -49,7 +51,7 @@ normalize(path, windows_pod) := _windows(replace(lower(path), "/", `\`)) if {
 # description: True when the allowedHostPaths pathPrefix allows the hostPath path (both strings).
 default allows(_, _, _) := false
 
-allows(prefix, path, windows_pod) if allows_normalized(prefix, normalize(path, windows_pod), windows_pod)
+allows(prefix, path, pod_os) if allows_normalized(prefix, normalize(path, pod_os), pod_os)
 
 # METADATA
 # scope: document
@@ -59,8 +61,8 @@ allows(prefix, path, windows_pod) if allows_normalized(prefix, normalize(path, w
 #   volume's path once, however many entries it tries.
 default allows_normalized(_, _, _) := false
 
-allows_normalized(prefix, target, windows_pod) if {
-	entry := normalize(prefix, windows_pod)
+allows_normalized(prefix, target, pod_os) if {
+	entry := normalize(prefix, pod_os)
 	entry.kind != "never"
 	entry.kind == target.kind
 	_covers(entry, target)
@@ -155,16 +157,20 @@ _ends_in_dot_or_space(segment) if endswith(segment, ".")
 
 _ends_in_dot_or_space(segment) if endswith(segment, " ")
 
-_reserved_devices := {
-	"con", "prn", "aux", "nul", "conin$", "conout$",
-	"com0", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8", "com9",
-	"lpt0", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
+# Win32 also reserves COM and LPT with the superscript digits ¹ ² ³; every
+# superscript digit is refused, over-reading being the safe error.
+_reserved_devices := {"con", "prn", "aux", "nul", "conin$", "conout$"} | {concat("", [port, digit]) |
+	some port in ["com", "lpt"]
+	some digit in ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"]
 }
 
-_posix(p) := _never("it is a relative path") if {
+# A leading // is a UNC share on a Windows node; only a pod that declares
+# Linux can never land on one.
+_posix(p, pod_os) := _never("it is a relative path") if {
 	not startswith(p, "/")
 } else := _never("it starts with //, a UNC or device prefix on Windows") if {
 	startswith(p, "//")
+	pod_os != "linux"
 } else := _never(`it has a ".." segment`) if {
 	".." in _posix_segments(p)
 } else := {"kind": "posix", "key": concat("/", array.concat([""], _posix_segments(p)))}

@@ -3,54 +3,66 @@ package lib.winpod.paths_test
 import data.lib.winpod.paths
 
 normalize_cases := {
-	"drive path": {"path": `C:\Data\Logs`, "windows_pod": false, "want": {"kind": "windows", "key": `c:\data\logs`}},
-	"forward slashes": {"path": "C:/data/logs/", "windows_pod": false, "want": {"kind": "windows", "key": `c:\data\logs`}},
-	"mixed separators, repeats and dots": {"path": `c:\\data/./logs//`, "windows_pod": false, "want": {"kind": "windows", "key": `c:\data\logs`}},
-	"drive root": {"path": `D:\`, "windows_pod": false, "want": {"kind": "windows", "key": "d:"}},
-	"no drive letter means c:": {"path": `\data`, "windows_pod": false, "want": {"kind": "windows", "key": `c:\data`}},
-	"POSIX-looking path of a Windows pod": {"path": "/var/log", "windows_pod": true, "want": {"kind": "windows", "key": `c:\var\log`}},
-	"pipe": {"path": `\\.\pipe\CSI-proxy-v1`, "windows_pod": false, "want": {"kind": "pipe", "key": "csi-proxy-v1"}},
-	"pipe with forward slashes": {"path": "//./pipe/docker_engine", "windows_pod": true, "want": {"kind": "pipe", "key": "docker_engine"}},
-	"pipe with repeated separators": {"path": `\\.\\pipe\\x\.\y`, "windows_pod": false, "want": {"kind": "pipe", "key": `x\y`}},
-	"pipe glob": {"path": `\\.\pipe\csi-proxy-*`, "windows_pod": false, "want": {"kind": "pipe", "key": "csi-proxy-*"}},
-	"posix": {"path": "/var//log/./x/", "windows_pod": false, "want": {"kind": "posix", "key": "/var/log/x"}},
-	"posix is case-sensitive": {"path": "/Var/Log", "windows_pod": false, "want": {"kind": "posix", "key": "/Var/Log"}},
-	"posix root": {"path": "/", "windows_pod": false, "want": {"kind": "posix", "key": ""}},
-	"posix colon is a character": {"path": "/a:b", "windows_pod": false, "want": {"kind": "posix", "key": "/a:b"}},
-	"windows dot-dot": {"path": `C:\allowed\..\Windows`, "windows_pod": false, "want": {"kind": "never", "reason": `it has a ".." segment`}},
-	"windows dot-dot at the end": {"path": `C:\allowed\..`, "windows_pod": false, "want": {"kind": "never", "reason": `it has a ".." segment`}},
-	"dot-dot space": {"path": `C:\allowed\.. \Windows`, "windows_pod": false, "want": {"kind": "never", "reason": `its segment ".. " ends in a dot or space, which Windows trims`}},
-	"three dots": {"path": `C:\allowed\...\Windows`, "windows_pod": false, "want": {"kind": "never", "reason": `its segment "..." ends in a dot or space, which Windows trims`}},
-	"trailing dot": {"path": `C:\allowed.`, "windows_pod": false, "want": {"kind": "never", "reason": `its segment "allowed." ends in a dot or space, which Windows trims`}},
-	"stream": {"path": `C:\allowed\x:stream`, "windows_pod": false, "want": {"kind": "never", "reason": `it has a ":" after the drive letter (an alternate data stream or device)`}},
-	"second drive": {"path": `C:\x\D:\y`, "windows_pod": false, "want": {"kind": "never", "reason": `it has a ":" after the drive letter (an alternate data stream or device)`}},
-	"drive-relative": {"path": "C:data", "windows_pod": false, "want": {"kind": "never", "reason": "it is relative to the current directory of the drive"}},
-	"bare drive": {"path": "C:", "windows_pod": false, "want": {"kind": "never", "reason": "it is relative to the current directory of the drive"}},
-	"windows relative": {"path": `data\x`, "windows_pod": false, "want": {"kind": "never", "reason": "it is a relative path"}},
-	"relative on a Windows pod": {"path": "data", "windows_pod": true, "want": {"kind": "never", "reason": "it is a relative path"}},
-	"device path": {"path": `\\.\C:\allowed\x`, "windows_pod": false, "want": {"kind": "never", "reason": `it is a \\.\ device path other than a named pipe`}},
-	"device path PhysicalDrive": {"path": `\\.\PhysicalDrive0`, "windows_pod": false, "want": {"kind": "never", "reason": `it is a \\.\ device path other than a named pipe`}},
-	"pipe without a name": {"path": `\\.\pipe\`, "windows_pod": false, "want": {"kind": "never", "reason": `it is a \\.\ device path other than a named pipe`}},
-	"long path prefix": {"path": `\\?\C:\allowed\x`, "windows_pod": false, "want": {"kind": "never", "reason": `it is a \\?\ path`}},
-	"UNC": {"path": `\\server\share`, "windows_pod": false, "want": {"kind": "never", "reason": `it is a UNC path (\\server\share)`}},
-	"UNC with forward slashes": {"path": "//server/share", "windows_pod": true, "want": {"kind": "never", "reason": `it is a UNC path (\\server\share)`}},
-	"pipe dot-dot": {"path": `\\.\pipe\csi-proxy-x\..\docker_engine`, "windows_pod": false, "want": {"kind": "never", "reason": `it has a ".." segment`}},
-	"pipe colon": {"path": `\\.\pipe\a:b`, "windows_pod": false, "want": {"kind": "never", "reason": `it has a ":" in a pipe name`}},
-	"reserved device": {"path": `C:\allowed\NUL`, "windows_pod": false, "want": {"kind": "never", "reason": "it names the reserved device nul"}},
-	"reserved device with extension": {"path": `C:\allowed\com1.txt`, "windows_pod": false, "want": {"kind": "never", "reason": "it names the reserved device com1.txt"}},
-	"posix dot-dot": {"path": "/data/../etc", "windows_pod": false, "want": {"kind": "never", "reason": `it has a ".." segment`}},
-	"posix relative": {"path": "data", "windows_pod": false, "want": {"kind": "never", "reason": "it is a relative path"}},
-	"posix empty": {"path": "", "windows_pod": false, "want": {"kind": "never", "reason": "it is a relative path"}},
-	"posix leading double slash": {"path": "//./pipe/docker_engine", "windows_pod": false, "want": {"kind": "never", "reason": "it starts with //, a UNC or device prefix on Windows"}},
+	"drive path": {"path": `C:\Data\Logs`, "pod_os": "", "want": {"kind": "windows", "key": `c:\data\logs`}},
+	"forward slashes": {"path": "C:/data/logs/", "pod_os": "", "want": {"kind": "windows", "key": `c:\data\logs`}},
+	"mixed separators, repeats and dots": {"path": `c:\\data/./logs//`, "pod_os": "", "want": {"kind": "windows", "key": `c:\data\logs`}},
+	"drive root": {"path": `D:\`, "pod_os": "", "want": {"kind": "windows", "key": "d:"}},
+	"no drive letter means c:": {"path": `\data`, "pod_os": "", "want": {"kind": "windows", "key": `c:\data`}},
+	"POSIX-looking path of a Windows pod": {"path": "/var/log", "pod_os": "windows", "want": {"kind": "windows", "key": `c:\var\log`}},
+	"pipe": {"path": `\\.\pipe\CSI-proxy-v1`, "pod_os": "", "want": {"kind": "pipe", "key": "csi-proxy-v1"}},
+	"pipe with forward slashes": {"path": "//./pipe/docker_engine", "pod_os": "windows", "want": {"kind": "pipe", "key": "docker_engine"}},
+	"pipe with repeated separators": {"path": `\\.\\pipe\\x\.\y`, "pod_os": "", "want": {"kind": "pipe", "key": `x\y`}},
+	"pipe glob": {"path": `\\.\pipe\csi-proxy-*`, "pod_os": "", "want": {"kind": "pipe", "key": "csi-proxy-*"}},
+	"posix": {"path": "/var//log/./x/", "pod_os": "", "want": {"kind": "posix", "key": "/var/log/x"}},
+	"posix is case-sensitive": {"path": "/Var/Log", "pod_os": "", "want": {"kind": "posix", "key": "/Var/Log"}},
+	"posix root": {"path": "/", "pod_os": "", "want": {"kind": "posix", "key": ""}},
+	"posix colon is a character": {"path": "/a:b", "pod_os": "", "want": {"kind": "posix", "key": "/a:b"}},
+	"windows dot-dot": {"path": `C:\allowed\..\Windows`, "pod_os": "", "want": {"kind": "never", "reason": `it has a ".." segment`}},
+	"windows dot-dot at the end": {"path": `C:\allowed\..`, "pod_os": "", "want": {"kind": "never", "reason": `it has a ".." segment`}},
+	"dot-dot space": {"path": `C:\allowed\.. \Windows`, "pod_os": "", "want": {"kind": "never", "reason": `its segment ".. " ends in a dot or space, which Windows trims`}},
+	"three dots": {"path": `C:\allowed\...\Windows`, "pod_os": "", "want": {"kind": "never", "reason": `its segment "..." ends in a dot or space, which Windows trims`}},
+	"trailing dot": {"path": `C:\allowed.`, "pod_os": "", "want": {"kind": "never", "reason": `its segment "allowed." ends in a dot or space, which Windows trims`}},
+	"stream": {"path": `C:\allowed\x:stream`, "pod_os": "", "want": {"kind": "never", "reason": `it has a ":" after the drive letter (an alternate data stream or device)`}},
+	"second drive": {"path": `C:\x\D:\y`, "pod_os": "", "want": {"kind": "never", "reason": `it has a ":" after the drive letter (an alternate data stream or device)`}},
+	"drive-relative": {"path": "C:data", "pod_os": "", "want": {"kind": "never", "reason": "it is relative to the current directory of the drive"}},
+	"bare drive": {"path": "C:", "pod_os": "", "want": {"kind": "never", "reason": "it is relative to the current directory of the drive"}},
+	"windows relative": {"path": `data\x`, "pod_os": "", "want": {"kind": "never", "reason": "it is a relative path"}},
+	"relative on a Windows pod": {"path": "data", "pod_os": "windows", "want": {"kind": "never", "reason": "it is a relative path"}},
+	"device path": {"path": `\\.\C:\allowed\x`, "pod_os": "", "want": {"kind": "never", "reason": `it is a \\.\ device path other than a named pipe`}},
+	"device path PhysicalDrive": {"path": `\\.\PhysicalDrive0`, "pod_os": "", "want": {"kind": "never", "reason": `it is a \\.\ device path other than a named pipe`}},
+	"pipe without a name": {"path": `\\.\pipe\`, "pod_os": "", "want": {"kind": "never", "reason": `it is a \\.\ device path other than a named pipe`}},
+	"long path prefix": {"path": `\\?\C:\allowed\x`, "pod_os": "", "want": {"kind": "never", "reason": `it is a \\?\ path`}},
+	"UNC": {"path": `\\server\share`, "pod_os": "", "want": {"kind": "never", "reason": `it is a UNC path (\\server\share)`}},
+	"UNC with forward slashes": {"path": "//server/share", "pod_os": "windows", "want": {"kind": "never", "reason": `it is a UNC path (\\server\share)`}},
+	"pipe dot-dot": {"path": `\\.\pipe\csi-proxy-x\..\docker_engine`, "pod_os": "", "want": {"kind": "never", "reason": `it has a ".." segment`}},
+	"pipe colon": {"path": `\\.\pipe\a:b`, "pod_os": "", "want": {"kind": "never", "reason": `it has a ":" in a pipe name`}},
+	"reserved device": {"path": `C:\allowed\NUL`, "pod_os": "", "want": {"kind": "never", "reason": "it names the reserved device nul"}},
+	"reserved device with extension": {"path": `C:\allowed\com1.txt`, "pod_os": "", "want": {"kind": "never", "reason": "it names the reserved device com1.txt"}},
+	"posix dot-dot": {"path": "/data/../etc", "pod_os": "", "want": {"kind": "never", "reason": `it has a ".." segment`}},
+	"posix relative": {"path": "data", "pod_os": "", "want": {"kind": "never", "reason": "it is a relative path"}},
+	"posix empty": {"path": "", "pod_os": "", "want": {"kind": "never", "reason": "it is a relative path"}},
+	"posix leading double slash": {"path": "//./pipe/docker_engine", "pod_os": "", "want": {"kind": "never", "reason": "it starts with //, a UNC or device prefix on Windows"}},
+	"posix leading double slash on a Linux pod collapses": {"path": "//var//log", "pod_os": "linux", "want": {"kind": "posix", "key": "/var/log"}},
+	"posix leading double slash on a Linux pod, dot-dot": {"path": "//var/../etc", "pod_os": "linux", "want": {"kind": "never", "reason": `it has a ".." segment`}},
+	"a Windows path on a Linux pod": {"path": `\\server\share`, "pod_os": "linux", "want": {"kind": "never", "reason": `it is a UNC path (\\server\share)`}},
+	"reserved device, trailing space before the extension": {"path": `C:\allowed\COM1 .log`, "pod_os": "", "want": {"kind": "never", "reason": "it names the reserved device com1 .log"}},
+	"reserved device, trailing space": {"path": `C:\allowed\aux .txt\x`, "pod_os": "", "want": {"kind": "never", "reason": "it names the reserved device aux .txt"}},
+	"reserved device, superscript digit": {"path": `C:\allowed\COM¹`, "pod_os": "", "want": {"kind": "never", "reason": "it names the reserved device com¹"}},
+	"reserved device, superscript two": {"path": `C:\allowed\lpt².txt`, "pod_os": "", "want": {"kind": "never", "reason": "it names the reserved device lpt².txt"}},
+	"reserved console": {"path": `C:\allowed\CONIN$`, "pod_os": "windows", "want": {"kind": "never", "reason": "it names the reserved device conin$"}},
+	"reserved console out": {"path": "/allowed/conout$.x", "pod_os": "windows", "want": {"kind": "never", "reason": "it names the reserved device conout$.x"}},
+	"a name beginning like a device": {"path": `C:\allowed\console`, "pod_os": "", "want": {"kind": "windows", "key": `c:\allowed\console`}},
+	"segment ending in a space": {"path": `C:\allowed \x`, "pod_os": "", "want": {"kind": "never", "reason": `its segment "allowed " ends in a dot or space, which Windows trims`}},
+	"drive-relative after forward slash form": {"path": "C:Windows/System32", "pod_os": "windows", "want": {"kind": "never", "reason": "it is relative to the current directory of the drive"}},
 }
 
 test_normalize[name] if {
 	some name, tc in normalize_cases
-	paths.normalize(tc.path, tc.windows_pod) == tc.want
+	paths.normalize(tc.path, tc.pod_os) == tc.want
 }
 
 test_normalize_non_string_is_undefined if {
-	not paths.normalize(5, true)
+	not paths.normalize(5, "windows")
 }
 
 # The allowlist of issue 3: every path below must be decided as listed.
@@ -58,77 +70,81 @@ allowlist := [`C:\allowed`, `\\.\pipe\csi-proxy-*`]
 
 allow_cases := {
 	# denied: attacks on today's public policies
-	"dot-dot after forward slashes": {"path": `C:/allowed/..\Windows`, "windows_pod": true, "want": false},
-	"prefix without a segment boundary": {"path": `C:\allowedevil`, "windows_pod": true, "want": false},
-	"docker pipe": {"path": `\\.\pipe\docker_engine`, "windows_pod": true, "want": false},
-	"docker pipe with forward slashes": {"path": "//./pipe/docker_engine", "windows_pod": true, "want": false},
-	"docker pipe with forward slashes, pod not known to be Windows": {"path": "//./pipe/docker_engine", "windows_pod": false, "want": false},
-	"long path prefix": {"path": `\\?\C:\allowed\x`, "windows_pod": true, "want": false},
-	"UNC": {"path": `\\server\share`, "windows_pod": true, "want": false},
-	"alternate data stream": {"path": `C:\allowed\x:stream`, "windows_pod": true, "want": false},
+	"dot-dot after forward slashes": {"path": `C:/allowed/..\Windows`, "pod_os": "windows", "want": false},
+	"prefix without a segment boundary": {"path": `C:\allowedevil`, "pod_os": "windows", "want": false},
+	"docker pipe": {"path": `\\.\pipe\docker_engine`, "pod_os": "windows", "want": false},
+	"docker pipe with forward slashes": {"path": "//./pipe/docker_engine", "pod_os": "windows", "want": false},
+	"docker pipe with forward slashes, pod not known to be Windows": {"path": "//./pipe/docker_engine", "pod_os": "", "want": false},
+	"long path prefix": {"path": `\\?\C:\allowed\x`, "pod_os": "windows", "want": false},
+	"UNC": {"path": `\\server\share`, "pod_os": "windows", "want": false},
+	"alternate data stream": {"path": `C:\allowed\x:stream`, "pod_os": "windows", "want": false},
 	# denied: more of the same family
-	"device path": {"path": `\\.\C:\allowed\x`, "windows_pod": true, "want": false},
-	"pipe traversal": {"path": `\\.\pipe\csi-proxy-x\..\docker_engine`, "windows_pod": true, "want": false},
-	"dot-dot space": {"path": `C:\allowed\.. \Windows`, "windows_pod": true, "want": false},
-	"other drive": {"path": `D:\allowed`, "windows_pod": true, "want": false},
-	"parent of the entry": {"path": `C:\`, "windows_pod": true, "want": false},
-	"pipe name prefix is not a pipe glob": {"path": `\\.\pipe\csi-prox`, "windows_pod": true, "want": false},
-	"file path named like a pipe": {"path": `C:\pipe\csi-proxy-x`, "windows_pod": true, "want": false},
-	"posix path on a Linux pod": {"path": "/allowed", "windows_pod": false, "want": false},
+	"device path": {"path": `\\.\C:\allowed\x`, "pod_os": "windows", "want": false},
+	"pipe traversal": {"path": `\\.\pipe\csi-proxy-x\..\docker_engine`, "pod_os": "windows", "want": false},
+	"dot-dot space": {"path": `C:\allowed\.. \Windows`, "pod_os": "windows", "want": false},
+	"other drive": {"path": `D:\allowed`, "pod_os": "windows", "want": false},
+	"parent of the entry": {"path": `C:\`, "pod_os": "windows", "want": false},
+	"pipe name prefix is not a pipe glob": {"path": `\\.\pipe\csi-prox`, "pod_os": "windows", "want": false},
+	"file path named like a pipe": {"path": `C:\pipe\csi-proxy-x`, "pod_os": "windows", "want": false},
+	"posix path on a Linux pod": {"path": "/allowed", "pod_os": "", "want": false},
+	"posix path on a declared-Linux pod": {"path": "/allowed", "pod_os": "linux", "want": false},
 	# allowed
-	"case-insensitive": {"path": `c:\ALLOWED\logs`, "windows_pod": true, "want": true},
-	"forward slashes and trailing separator": {"path": "C:/allowed/logs/", "windows_pod": true, "want": true},
-	"the entry itself": {"path": `C:\allowed`, "windows_pod": true, "want": true},
-	"csi proxy pipe": {"path": `\\.\pipe\csi-proxy-filesystem-v1`, "windows_pod": true, "want": true},
-	"csi proxy pipe, pod not known to be Windows": {"path": `\\.\pipe\csi-proxy-filesystem-v1`, "windows_pod": false, "want": true},
-	"csi proxy pipe in upper case": {"path": `\\.\PIPE\CSI-PROXY-volume-v1`, "windows_pod": true, "want": true},
-	"drive path on a pod not known to be Windows": {"path": `C:\allowed\x`, "windows_pod": false, "want": true},
-	"no drive letter on a Windows pod": {"path": `/allowed/x`, "windows_pod": true, "want": true},
+	"case-insensitive": {"path": `c:\ALLOWED\logs`, "pod_os": "windows", "want": true},
+	"forward slashes and trailing separator": {"path": "C:/allowed/logs/", "pod_os": "windows", "want": true},
+	"the entry itself": {"path": `C:\allowed`, "pod_os": "windows", "want": true},
+	"csi proxy pipe": {"path": `\\.\pipe\csi-proxy-filesystem-v1`, "pod_os": "windows", "want": true},
+	"csi proxy pipe, pod not known to be Windows": {"path": `\\.\pipe\csi-proxy-filesystem-v1`, "pod_os": "", "want": true},
+	"csi proxy pipe in upper case": {"path": `\\.\PIPE\CSI-PROXY-volume-v1`, "pod_os": "windows", "want": true},
+	"drive path on a pod not known to be Windows": {"path": `C:\allowed\x`, "pod_os": "", "want": true},
+	"no drive letter on a Windows pod": {"path": `/allowed/x`, "pod_os": "windows", "want": true},
 }
 
 test_allows_issue_allowlist[name] if {
 	some name, tc in allow_cases
-	allowed := {prefix | some prefix in allowlist; paths.allows(prefix, tc.path, tc.windows_pod)}
+	allowed := {prefix | some prefix in allowlist; paths.allows(prefix, tc.path, tc.pod_os)}
 	count(allowed) > 0 == tc.want
 }
 
 entry_cases := {
-	"posix prefix": {"prefix": "/var/log", "path": "/var/log/pods", "windows_pod": false, "want": true},
-	"posix prefix boundary": {"prefix": "/var/log", "path": "/var/logs", "windows_pod": false, "want": false},
-	"posix case": {"prefix": "/var/log", "path": "/VAR/log", "windows_pod": false, "want": false},
-	"posix root entry": {"prefix": "/", "path": "/etc", "windows_pod": false, "want": true},
-	"posix trailing slash on entry": {"prefix": "/var/log/", "path": "/var/log/x", "windows_pod": false, "want": true},
-	"posix entry on a Windows pod": {"prefix": "/var/log", "path": `C:\var\log\x`, "windows_pod": true, "want": true},
-	"posix entry does not match a Windows path on a Linux pod": {"prefix": "/var/log", "path": `C:\var\log\x`, "windows_pod": false, "want": false},
-	"drive root entry": {"prefix": `C:\`, "path": `C:\x`, "windows_pod": true, "want": true},
-	"drive entry without separator is unusable": {"prefix": "C:", "path": `C:\x`, "windows_pod": true, "want": false},
-	"exact pipe entry": {"prefix": `\\.\pipe\csi-proxy-filesystem-v1`, "path": `\\.\pipe\csi-proxy-filesystem-v1`, "windows_pod": true, "want": true},
-	"exact pipe entry is not a prefix": {"prefix": `\\.\pipe\csi-proxy`, "path": `\\.\pipe\csi-proxy\x`, "windows_pod": true, "want": false},
-	"pipe entry does not allow files": {"prefix": `\\.\pipe\*`, "path": `C:\x`, "windows_pod": true, "want": false},
-	"file entry does not allow pipes": {"prefix": `C:\`, "path": `\\.\pipe\x`, "windows_pod": true, "want": false},
-	"never-allowed entry allows nothing": {"prefix": `\\server\share`, "path": `\\server\share\x`, "windows_pod": true, "want": false},
-	"dot-dot entry allows nothing": {"prefix": `C:\a\..`, "path": `C:\a\..\x`, "windows_pod": true, "want": false},
-	"star in a file entry is literal": {"prefix": `C:\data*`, "path": `C:\database`, "windows_pod": true, "want": false},
-	"entry not a string": {"prefix": 5, "path": `C:\x`, "windows_pod": true, "want": false},
-	"path not a string": {"prefix": `C:\`, "path": null, "windows_pod": true, "want": false},
+	"posix prefix": {"prefix": "/var/log", "path": "/var/log/pods", "pod_os": "", "want": true},
+	"posix prefix boundary": {"prefix": "/var/log", "path": "/var/logs", "pod_os": "", "want": false},
+	"posix case": {"prefix": "/var/log", "path": "/VAR/log", "pod_os": "", "want": false},
+	"posix root entry": {"prefix": "/", "path": "/etc", "pod_os": "", "want": true},
+	"posix trailing slash on entry": {"prefix": "/var/log/", "path": "/var/log/x", "pod_os": "", "want": true},
+	"leading double slash on a declared-Linux pod": {"prefix": "/var/log", "path": "//var/log/x", "pod_os": "linux", "want": true},
+	"leading double slash on an unmarked pod": {"prefix": "/var/log", "path": "//var/log/x", "pod_os": "", "want": false},
+	"posix entry on a Windows pod": {"prefix": "/var/log", "path": `C:\var\log\x`, "pod_os": "windows", "want": true},
+	"posix entry does not match a Windows path on a Linux pod": {"prefix": "/var/log", "path": `C:\var\log\x`, "pod_os": "", "want": false},
+	"drive root entry": {"prefix": `C:\`, "path": `C:\x`, "pod_os": "windows", "want": true},
+	"drive entry without separator is unusable": {"prefix": "C:", "path": `C:\x`, "pod_os": "windows", "want": false},
+	"exact pipe entry": {"prefix": `\\.\pipe\csi-proxy-filesystem-v1`, "path": `\\.\pipe\csi-proxy-filesystem-v1`, "pod_os": "windows", "want": true},
+	"exact pipe entry is not a prefix": {"prefix": `\\.\pipe\csi-proxy`, "path": `\\.\pipe\csi-proxy\x`, "pod_os": "windows", "want": false},
+	"pipe entry does not allow files": {"prefix": `\\.\pipe\*`, "path": `C:\x`, "pod_os": "windows", "want": false},
+	"file entry does not allow pipes": {"prefix": `C:\`, "path": `\\.\pipe\x`, "pod_os": "windows", "want": false},
+	"never-allowed entry allows nothing": {"prefix": `\\server\share`, "path": `\\server\share\x`, "pod_os": "windows", "want": false},
+	"dot-dot entry allows nothing": {"prefix": `C:\a\..`, "path": `C:\a\..\x`, "pod_os": "windows", "want": false},
+	"star in a file entry is literal": {"prefix": `C:\data*`, "path": `C:\database`, "pod_os": "windows", "want": false},
+	"entry not a string": {"prefix": 5, "path": `C:\x`, "pod_os": "windows", "want": false},
+	"path not a string": {"prefix": `C:\`, "path": null, "pod_os": "windows", "want": false},
 }
 
 test_allows[name] if {
 	some name, tc in entry_cases
-	paths.allows(tc.prefix, tc.path, tc.windows_pod) == tc.want
+	paths.allows(tc.prefix, tc.path, tc.pod_os) == tc.want
 }
 
 windows_cases := {
-	"drive letter": {"path": "c:/x", "windows_pod": false, "want": true},
-	"backslash": {"path": `x\y`, "windows_pod": false, "want": true},
-	"Windows pod": {"path": "/x", "windows_pod": true, "want": true},
-	"posix": {"path": "/x", "windows_pod": false, "want": false},
-	"colon not after a letter": {"path": "1:/x", "windows_pod": false, "want": false},
-	"windows_pod not a boolean": {"path": "/x", "windows_pod": "true", "want": false},
-	"not a string": {"path": 1, "windows_pod": false, "want": false},
+	"drive letter": {"path": "c:/x", "pod_os": "", "want": true},
+	"backslash": {"path": `x\y`, "pod_os": "", "want": true},
+	"Windows pod": {"path": "/x", "pod_os": "windows", "want": true},
+	"posix": {"path": "/x", "pod_os": "", "want": false},
+	"colon not after a letter": {"path": "1:/x", "pod_os": "", "want": false},
+	"Linux pod": {"path": "/x", "pod_os": "linux", "want": false},
+	"drive letter on a Linux pod": {"path": `C:\x`, "pod_os": "linux", "want": true},
+	"not a string": {"path": 1, "pod_os": "", "want": false},
 }
 
 test_is_windows[name] if {
 	some name, tc in windows_cases
-	paths.is_windows(tc.path, tc.windows_pod) == tc.want
+	paths.is_windows(tc.path, tc.pod_os) == tc.want
 }

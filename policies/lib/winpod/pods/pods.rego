@@ -12,6 +12,7 @@
 package lib.winpod.pods
 
 import data.lib.winpod.shapes
+import data.lib.winpod.windows
 
 # METADATA
 # title: spec_paths
@@ -32,17 +33,11 @@ spec_paths := {
 # title: kinds
 # description: >-
 #   The governed kinds as Gatekeeper match.kinds, what a constraint without
-#   match.kinds applies to (harness/gatekeeper.py writes the same list).
-kinds := [
-	{"apiGroups": [""], "kinds": ["Pod", "PodTemplate", "ReplicationController"]},
-	{"apiGroups": ["apps"], "kinds": ["DaemonSet", "Deployment", "ReplicaSet", "StatefulSet"]},
-	{"apiGroups": ["batch"], "kinds": ["CronJob", "Job"]},
-]
-
-# METADATA
-# title: os_label_keys
-# description: The node labels that name a node's operating system.
-os_label_keys := shapes.os_label_keys
+#   match.kinds applies to (harness/gatekeeper.py writes the same list). Any
+#   API group: an object is governed by its kind whatever its apiVersion
+#   (extensions/v1beta1, apps/v1beta2, none at all), since raw manifests carry
+#   such objects and refusing them elsewhere does not make them safe here.
+kinds := [{"apiGroups": ["*"], "kinds": sort(object.keys(spec_paths))}]
 
 # The three container lists, with the noun messages use for their members.
 _container_lists := {
@@ -90,13 +85,20 @@ _is_name(s) if {
 #   container is HostProcess, containers the object entries of the three
 #   lists, volumes the hostPath volumes, malformed the wrong-typed fields, each
 #   with the category of what reads it (pod, user, image, os or volumes).
+#   windows_signal whether the spec itself marks a Windows pod and
+#   declares_linux whether it declares Linux (lib.winpod.windows; is_pod adds
+#   the parameters' signs), annotations the pod (template)'s annotations,
+#   expanding_mounts the mounts whose subPath the kubelet would expand.
+#   Undefined too for a DELETE or CONNECT review, which is allowed.
 #   Helpers are few and loops inline: the decision API evaluates this once per
 #   object and its cost is most of a decision's.
 pod(review) := {
 	"review": review,
 	"prefix": concat(".", path),
 	"spec": spec,
-	"windows": is_windows(spec),
+	"windows_signal": windows.has_signal(spec),
+	"declares_linux": windows.declares_linux(spec),
+	"annotations": object.get(obj, array.concat(array.slice(path, 0, count(path) - 1), ["metadata", "annotations"]), null),
 	"host_process": pod_host_process,
 	"host_process_pod": true in array.concat(
 		[is_host_process_value(pod_host_process)],
@@ -108,8 +110,10 @@ pod(review) := {
 		object.get({true: item}, [true, "hostPath"], null) != null
 		volume := {"index": i, "name": object.get(item, "name", null), "path": object.get(item, ["hostPath", "path"], null)}
 	],
+	"expanding_mounts": _expanding_mounts(containers),
 	"malformed": shapes.problems(obj, path),
 } if {
+	not object.get(review, "operation", null) in {"DELETE", "CONNECT"}
 	obj := review.object
 	is_object(obj)
 	path := spec_paths[obj.kind]
@@ -124,11 +128,14 @@ pod(review) := {
 # title: is_quiet
 # description: >-
 #   True for an object of a governed kind whose pod spec no rule can find
-#   anything in: well typed, and nowhere a word of Windows (no windowsOptions,
-#   no Windows OS or node selector, so neither HostProcess nor a Windows pod)
-#   or of hostPath. Its JSON says so in one look, case folded, since an OS name
-#   compares case-insensitively; most Windows pods are told by their OS name
-#   or node selector before that. Any doubt takes the full pod view.
+#   anything in under the default Windows signs: well typed, no required node
+#   affinity (NotIn linux marks a Windows pod without saying so), and nowhere
+#   a word that a Windows sign or a hostPath needs (windowsOptions, a windows
+#   OS, node label, toleration or RuntimeClass, the default windowsImages'
+#   names, hostPath). Its JSON says so in one look, case folded; most Windows
+#   pods are told by their OS name or node selector before that. Any doubt
+#   takes the full pod view; the decision API takes it always when a
+#   constraint sets its own Windows signs.
 default is_quiet(_) := false
 
 is_quiet(obj) if {
@@ -136,16 +143,48 @@ is_quiet(obj) if {
 	spec := object.get(obj, path, null)
 	is_object(spec)
 	not _says_windows(spec)
-	text := lower(json.marshal(spec))
-	not contains(text, "windows")
-	not contains(text, "hostpath")
+	object.get(spec, ["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"], null) == null
+	not _is_loud(lower(json.marshal(spec)))
 	count(shapes.problems(obj, path)) == 0
+}
+
+_is_loud(text) if {
+	some word in ["windows", "hostpath", "nanoserver", "servercore", "ltsc20", "dotnet/framework"]
+	contains(text, word)
 }
 
 # Where most Windows pods say so, read before the spec is turned into JSON.
 _says_windows(spec) if _is_windows_name(spec.os.name)
 
 _says_windows(spec) if _is_windows_name(spec.nodeSelector["kubernetes.io/os"])
+
+_is_windows_name(s) if {
+	is_string(s)
+	lower(s) == "windows"
+}
+
+# The mounts whose subPath the kubelet expands, one entry per field that
+# does: any subPathExpr, or a subPath with PowerShell's $ or backtick.
+_expanding_mounts(containers) := [{"container": c, "mount": mount, "field": field, "value": mount[key]} |
+	some c in containers
+	some mount in mounts(c)
+	some key, field in {"sub_path_expr": "subPathExpr", "sub_path": "subPath"}
+	_expands(key, mount[key])
+]
+
+_expands("sub_path_expr", value) if {
+	is_string(value)
+	value != ""
+}
+
+_expands("sub_path", value) if {
+	is_string(value)
+	_has_expansion_character(value)
+}
+
+_has_expansion_character(s) if contains(s, "$")
+
+_has_expansion_character(s) if contains(s, "`")
 
 # METADATA
 # title: object_label
@@ -164,10 +203,8 @@ _containers(spec, pod_host_process) := [{
 	"host_process_inherited": own_host_process == null,
 	"user": object.get({true: own_user}, own_user != null, pod_user),
 	"user_inherited": own_user == null,
-	"run_as_non_root": object.get({true: own_non_root}, own_non_root != null, pod_non_root) == true,
 } |
 	pod_user := object.get(spec, ["securityContext", "windowsOptions", "runAsUserName"], null)
-	pod_non_root := object.get(spec, ["securityContext", "runAsNonRoot"], null)
 	some list, noun in _container_lists
 	items := spec[list]
 	is_array(items)
@@ -176,7 +213,6 @@ _containers(spec, pod_host_process) := [{
 	own_host_process := object.get(item, ["securityContext", "windowsOptions", "hostProcess"], null)
 	host_process := object.get({true: own_host_process}, own_host_process != null, pod_host_process)
 	own_user := object.get(item, ["securityContext", "windowsOptions", "runAsUserName"], null)
-	own_non_root := object.get(item, ["securityContext", "runAsNonRoot"], null)
 ]
 
 # METADATA
@@ -191,48 +227,17 @@ is_host_process_value(v) if {
 }
 
 # METADATA
-# scope: document
-# title: is_windows
-# description: >-
-#   True for a Windows pod spec: os.name windows, an OS node selector or
-#   required node-affinity term for windows, or windowsOptions set anywhere.
-default is_windows(_) := false
-
-is_windows(spec) if _is_windows_name(spec.os.name)
-
-is_windows(spec) if {
-	some key in os_label_keys
-	_is_windows_name(spec.nodeSelector[key])
-}
-
-is_windows(spec) if {
-	some term in _array(spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution, "nodeSelectorTerms")
-	some expression in _array(term, "matchExpressions")
-	expression.key in os_label_keys
-	expression.operator == "In"
-	some v in _array(expression, "values")
-	_is_windows_name(v)
-}
-
-is_windows(spec) if spec.securityContext.windowsOptions != null
-
-is_windows(spec) if {
-	some list, _ in _container_lists
-	some item in _array(spec, list)
-	item.securityContext.windowsOptions != null
-}
-
-_is_windows_name(s) if {
-	is_string(s)
-	lower(s) == "windows"
-}
-
-# METADATA
 # title: mounts
 # description: >-
-#   The object entries of a container's volumeMounts, with their index, name
-#   and readOnly (true only for the boolean true).
-mounts(c) := [{"index": j, "name": object.get(m, "name", null), "read_only": object.get(m, "readOnly", null) == true} |
+#   The object entries of a container's volumeMounts, with their index, name,
+#   readOnly (true only for the boolean true), subPath and subPathExpr.
+mounts(c) := [{
+	"index": j,
+	"name": object.get(m, "name", null),
+	"read_only": object.get(m, "readOnly", null) == true,
+	"sub_path": object.get(m, "subPath", null),
+	"sub_path_expr": object.get(m, "subPathExpr", null),
+} |
 	some j, m in _array(c.container, "volumeMounts")
 	is_object(m)
 ]

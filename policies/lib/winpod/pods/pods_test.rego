@@ -1,6 +1,8 @@
 package lib.winpod.pods_test
 
 import data.lib.winpod.pods
+import data.lib.winpod.windows
+import data.lib.winpod.windows_test
 
 pod_spec := {"containers": [{"name": "app", "image": "img"}]}
 
@@ -90,7 +92,7 @@ effective_cases := {
 		"pod": {},
 		"container": {"securityContext": {"windowsOptions": {"hostProcess": true, "runAsUserName": "u"}, "runAsNonRoot": true}},
 		"want": {
-			"host_process": true, "host_process_value": true, "host_process_inherited": false, "user": "u", "user_inherited": false, "run_as_non_root": true,
+			"host_process": true, "host_process_value": true, "host_process_inherited": false, "user": "u", "user_inherited": false,
 			"fields": ["spec.containers[0].securityContext.windowsOptions.hostProcess", "spec.containers[0].securityContext.windowsOptions.runAsUserName"],
 		},
 	},
@@ -98,7 +100,7 @@ effective_cases := {
 		"pod": {"windowsOptions": {"hostProcess": true, "runAsUserName": "p"}, "runAsNonRoot": true},
 		"container": {},
 		"want": {
-			"host_process": true, "host_process_value": true, "host_process_inherited": true, "user": "p", "user_inherited": true, "run_as_non_root": true,
+			"host_process": true, "host_process_value": true, "host_process_inherited": true, "user": "p", "user_inherited": true,
 			"fields": ["spec.securityContext.windowsOptions.hostProcess", "spec.securityContext.windowsOptions.runAsUserName"],
 		},
 	},
@@ -106,7 +108,7 @@ effective_cases := {
 		"pod": {"windowsOptions": {"hostProcess": true, "runAsUserName": "p"}, "runAsNonRoot": true},
 		"container": {"securityContext": {"windowsOptions": {"hostProcess": false, "runAsUserName": "c"}, "runAsNonRoot": false}},
 		"want": {
-			"host_process": false, "host_process_value": false, "host_process_inherited": false, "user": "c", "user_inherited": false, "run_as_non_root": false,
+			"host_process": false, "host_process_value": false, "host_process_inherited": false, "user": "c", "user_inherited": false,
 			"fields": ["spec.containers[0].securityContext.windowsOptions.hostProcess", "spec.containers[0].securityContext.windowsOptions.runAsUserName"],
 		},
 	},
@@ -114,7 +116,7 @@ effective_cases := {
 		"pod": {"windowsOptions": {"hostProcess": true, "runAsUserName": "p"}},
 		"container": {"securityContext": {"windowsOptions": {"hostProcess": null, "runAsUserName": null}}},
 		"want": {
-			"host_process": true, "host_process_value": true, "host_process_inherited": true, "user": "p", "user_inherited": true, "run_as_non_root": false,
+			"host_process": true, "host_process_value": true, "host_process_inherited": true, "user": "p", "user_inherited": true,
 			"fields": ["spec.securityContext.windowsOptions.hostProcess", "spec.securityContext.windowsOptions.runAsUserName"],
 		},
 	},
@@ -122,7 +124,7 @@ effective_cases := {
 		"pod": {},
 		"container": {"securityContext": {"windowsOptions": {"hostProcess": "true"}}},
 		"want": {
-			"host_process": true, "host_process_value": "true", "host_process_inherited": false, "user": null, "user_inherited": true, "run_as_non_root": false,
+			"host_process": true, "host_process_value": "true", "host_process_inherited": false, "user": null, "user_inherited": true,
 			"fields": ["spec.containers[0].securityContext.windowsOptions.hostProcess", "spec.containers[0].securityContext.windowsOptions.runAsUserName"],
 		},
 	},
@@ -130,7 +132,7 @@ effective_cases := {
 		"pod": {},
 		"container": {"securityContext": {"windowsOptions": {"hostProcess": "false"}}},
 		"want": {
-			"host_process": true, "host_process_value": "false", "host_process_inherited": false, "user": null, "user_inherited": true, "run_as_non_root": false,
+			"host_process": true, "host_process_value": "false", "host_process_inherited": false, "user": null, "user_inherited": true,
 			"fields": ["spec.containers[0].securityContext.windowsOptions.hostProcess", "spec.containers[0].securityContext.windowsOptions.runAsUserName"],
 		},
 	},
@@ -138,7 +140,7 @@ effective_cases := {
 		"pod": {},
 		"container": {},
 		"want": {
-			"host_process": false, "host_process_value": null, "host_process_inherited": true, "user": null, "user_inherited": true, "run_as_non_root": false,
+			"host_process": false, "host_process_value": null, "host_process_inherited": true, "user": null, "user_inherited": true,
 			"fields": ["spec.containers[0].securityContext.windowsOptions.hostProcess", "spec.containers[0].securityContext.windowsOptions.runAsUserName"],
 		},
 	},
@@ -146,7 +148,7 @@ effective_cases := {
 		"pod": "x",
 		"container": {"securityContext": ["x"]},
 		"want": {
-			"host_process": false, "host_process_value": null, "host_process_inherited": true, "user": null, "user_inherited": true, "run_as_non_root": false,
+			"host_process": false, "host_process_value": null, "host_process_inherited": true, "user": null, "user_inherited": true,
 			"fields": ["spec.containers[0].securityContext.windowsOptions.hostProcess", "spec.containers[0].securityContext.windowsOptions.runAsUserName"],
 		},
 	},
@@ -154,7 +156,7 @@ effective_cases := {
 		"pod": {"windowsOptions": {"hostProcess": false, "runAsUserName": "p"}, "runAsNonRoot": true},
 		"container": {"securityContext": {"windowsOptions": {"hostProcess": [null], "runAsUserName": [null]}, "runAsNonRoot": [null]}},
 		"want": {
-			"host_process": true, "host_process_value": [null], "host_process_inherited": false, "user": [null], "user_inherited": false, "run_as_non_root": false,
+			"host_process": true, "host_process_value": [null], "host_process_inherited": false, "user": [null], "user_inherited": false,
 			"fields": ["spec.containers[0].securityContext.windowsOptions.hostProcess", "spec.containers[0].securityContext.windowsOptions.runAsUserName"],
 		},
 	},
@@ -162,15 +164,7 @@ effective_cases := {
 		"pod": {},
 		"container": {"securityContext": {"windowsOptions": {"hostProcess": [false]}}},
 		"want": {
-			"host_process": true, "host_process_value": [false], "host_process_inherited": false, "user": null, "user_inherited": true, "run_as_non_root": false,
-			"fields": ["spec.containers[0].securityContext.windowsOptions.hostProcess", "spec.containers[0].securityContext.windowsOptions.runAsUserName"],
-		},
-	},
-	"runAsNonRoot must be the boolean true": {
-		"pod": {"runAsNonRoot": "true"},
-		"container": {},
-		"want": {
-			"host_process": false, "host_process_value": null, "host_process_inherited": true, "user": null, "user_inherited": true, "run_as_non_root": false,
+			"host_process": true, "host_process_value": [false], "host_process_inherited": false, "user": null, "user_inherited": true,
 			"fields": ["spec.containers[0].securityContext.windowsOptions.hostProcess", "spec.containers[0].securityContext.windowsOptions.runAsUserName"],
 		},
 	},
@@ -181,7 +175,7 @@ test_effective_values[name] if {
 	pod := pods.pod({"object": {"kind": "Pod", "spec": {"securityContext": tc.pod, "containers": [tc.container]}}})
 	[c] := pod.containers
 	got := object.union(
-		object.filter(c, {"host_process", "host_process_value", "host_process_inherited", "user", "user_inherited", "run_as_non_root"}),
+		object.filter(c, {"host_process", "host_process_value", "host_process_inherited", "user", "user_inherited"}),
 		{"fields": [pods.host_process_field(pod, c), pods.user_field(pod, c)]},
 	)
 	got == tc.want
@@ -208,14 +202,14 @@ test_container_without_name_is_labelled_by_field if {
 
 test_mounts_and_volumes if {
 	pod := pods.pod({"object": {"kind": "Pod", "spec": {
-		"containers": [{"name": "a", "volumeMounts": [{"name": "h", "readOnly": true}, {"name": "e"}, {"name": "s", "readOnly": "true"}, "x"]}],
+		"containers": [{"name": "a", "volumeMounts": [{"name": "h", "readOnly": true, "subPath": "logs"}, {"name": "e", "subPathExpr": "$(POD)"}, {"name": "s", "readOnly": "true"}, "x"]}],
 		"volumes": [{"name": "h", "hostPath": {"path": `C:\x`}}, {"name": "e", "emptyDir": {}}, {"name": "n", "hostPath": null}, "x"],
 	}}})
 	[c] := pod.containers
 	pods.mounts(c) == [
-		{"index": 0, "name": "h", "read_only": true},
-		{"index": 1, "name": "e", "read_only": false},
-		{"index": 2, "name": "s", "read_only": false},
+		{"index": 0, "name": "h", "read_only": true, "sub_path": "logs", "sub_path_expr": null},
+		{"index": 1, "name": "e", "read_only": false, "sub_path": null, "sub_path_expr": "$(POD)"},
+		{"index": 2, "name": "s", "read_only": false, "sub_path": null, "sub_path_expr": null},
 	]
 	[pods.mount_field(pod, c, m) | some m in pods.mounts(c)] == [
 		"spec.containers[0].volumeMounts[0]",
@@ -246,37 +240,6 @@ test_host_process_pod[name] if {
 	[pod.host_process, pod.host_process_pod] == [tc.value, tc.want]
 }
 
-windows_cases := {
-	"os.name": {"spec": {"os": {"name": "windows"}}, "want": true},
-	"os.name any case": {"spec": {"os": {"name": "Windows"}}, "want": true},
-	"os.name linux": {"spec": {"os": {"name": "linux"}}, "want": false},
-	"nodeSelector": {"spec": {"nodeSelector": {"kubernetes.io/os": "windows"}}, "want": true},
-	"beta nodeSelector": {"spec": {"nodeSelector": {"beta.kubernetes.io/os": "windows"}}, "want": true},
-	"nodeSelector linux": {"spec": {"nodeSelector": {"kubernetes.io/os": "linux"}}, "want": false},
-	"affinity In windows": {
-		"spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
-			{"matchExpressions": [{"key": "kubernetes.io/os", "operator": "In", "values": ["linux"]}]},
-			{"matchExpressions": [{"key": "kubernetes.io/os", "operator": "In", "values": ["linux", "windows"]}]},
-		]}}}},
-		"want": true,
-	},
-	"affinity NotIn windows": {"spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "kubernetes.io/os", "operator": "NotIn", "values": ["windows"]}]}]}}}}, "want": false},
-	"affinity other key": {"spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "zone", "operator": "In", "values": ["windows"]}]}]}}}}, "want": false},
-	"preferred affinity does not count": {"spec": {"affinity": {"nodeAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{"weight": 1, "preference": {"matchExpressions": [{"key": "kubernetes.io/os", "operator": "In", "values": ["windows"]}]}}]}}}, "want": false},
-	"pod windowsOptions": {"spec": {"securityContext": {"windowsOptions": {}}}, "want": true},
-	"container windowsOptions": {"spec": {"containers": [{"securityContext": {"windowsOptions": {}}}]}, "want": true},
-	"init container windowsOptions": {"spec": {"initContainers": [{"securityContext": {"windowsOptions": {"runAsUserName": "x"}}}]}, "want": true},
-	"wrong-typed windowsOptions is set": {"spec": {"securityContext": {"windowsOptions": "x"}}, "want": true},
-	"null windowsOptions is not set": {"spec": {"securityContext": {"windowsOptions": null}, "containers": [{"securityContext": {"windowsOptions": null}}]}, "want": false},
-	"nothing": {"spec": {"containers": [{"name": "a"}]}, "want": false},
-	"not an object": {"spec": "windows", "want": false},
-}
-
-test_is_windows[name] if {
-	some name, tc in windows_cases
-	pods.is_windows(tc.spec) == tc.want
-}
-
 test_malformed_is_the_shapes_problems if {
 	obj := {"kind": "Deployment", "spec": {"template": {"spec": {"containers": "x"}}}}
 	pods.pod({"object": obj}).malformed == {{"category": "pod", "field": "spec.template.spec.containers", "expected": "array", "got": "string"}}
@@ -297,6 +260,14 @@ quiet_cases := {
 	"windows node selector": {"object": {"kind": "Pod", "spec": {"nodeSelector": {"kubernetes.io/os": "windows"}}}, "want": false},
 	"windowsOptions": {"object": {"kind": "Pod", "spec": {"containers": [{"securityContext": {"windowsOptions": {}}}]}}, "want": false},
 	"a Windows image on a Linux pod is looked at in full": {"object": {"kind": "Pod", "spec": {"containers": [{"image": "mcr.microsoft.com/windows/nanoserver"}]}}, "want": false},
+	"a servercore tag": {"object": {"kind": "Pod", "spec": {"containers": [{"image": "example.com/app:ServerCore-1"}]}}, "want": false},
+	"a dotnet framework image": {"object": {"kind": "Pod", "spec": {"containers": [{"image": "mcr.microsoft.com/dotnet/framework/aspnet:4.8"}]}}, "want": false},
+	"a windows-build node selector": {"object": {"kind": "Pod", "spec": {"nodeSelector": {"node.kubernetes.io/windows-build": "10.0.20348"}}}, "want": false},
+	"a windows toleration": {"object": {"kind": "Pod", "spec": {"tolerations": [{"key": "os", "value": "windows", "effect": "NoSchedule"}]}}, "want": false},
+	"a windows RuntimeClass": {"object": {"kind": "Pod", "spec": {"runtimeClassName": "windows-2022"}}, "want": false},
+	"required affinity NotIn linux": {"object": {"kind": "Pod", "spec": {"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "kubernetes.io/os", "operator": "NotIn", "values": ["linux"]}]}]}}}}}, "want": false},
+	"a subPathExpr": {"object": {"kind": "Pod", "spec": {"containers": [{"name": "a", "image": "i", "volumeMounts": [{"name": "d", "mountPath": "/d", "subPathExpr": "$(POD)"}]}], "volumes": [{"name": "d", "emptyDir": {}}]}}, "want": true},
+	"an exists toleration": {"object": {"kind": "Pod", "spec": {"tolerations": [{"operator": "Exists"}]}}, "want": true},
 	"hostPath volume": {"object": {"kind": "Pod", "spec": {"volumes": [{"name": "h", "hostPath": {"path": "/etc"}}]}}, "want": false},
 	"null hostPath": {"object": {"kind": "Pod", "spec": {"volumes": [{"name": "h", "hostPath": null}]}}, "want": false},
 	"wrong-typed containers": {"object": {"kind": "Pod", "spec": {"containers": "x"}}, "want": false},
@@ -311,12 +282,12 @@ test_is_quiet[name] if {
 	pods.is_quiet(tc.object) == tc.want
 }
 
-# Sound: whatever is quiet has nothing any rule reads, in every object of the
-# tables above.
+# Sound: whatever is quiet has nothing any rule reads under the default
+# Windows signs, in every object of the tables above.
 test_quiet_objects_have_nothing_to_check[name] if {
 	some name, obj in object.union(
 		{name: tc.object | some name, tc in quiet_cases},
-		{name: {"kind": "Pod", "spec": tc.spec} | some name, tc in windows_cases},
+		{name: {"kind": "Pod", "spec": tc.spec} | some name, tc in windows_test.signal_cases},
 	)
 	_nothing_to_check(obj)
 }
@@ -326,5 +297,5 @@ _nothing_to_check(obj) if not pods.is_quiet(obj)
 _nothing_to_check(obj) if {
 	pods.is_quiet(obj)
 	pod := pods.pod({"object": obj})
-	[pod.host_process_pod, pod.windows, pod.volumes, pod.malformed] == [false, false, [], set()]
+	[pod.host_process_pod, windows.is_pod(pod, {}), pod.volumes, pod.malformed] == [false, false, [], set()]
 }

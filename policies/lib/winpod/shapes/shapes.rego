@@ -9,6 +9,8 @@
 #   id: lib.winpod.shapes
 package lib.winpod.shapes
 
+import data.lib.winpod.windows
+
 # Fail-closed type checks for the slow path (see problems), one row per
 # field read: [path, the types it may have (null is absence), category].
 _pod_fields := [
@@ -23,6 +25,9 @@ _pod_fields := [
 	[["nodeSelector"], {"object", "null"}, "os"],
 	[["nodeSelector", "kubernetes.io/os"], {"string", "null"}, "os"],
 	[["nodeSelector", "beta.kubernetes.io/os"], {"string", "null"}, "os"],
+	[["nodeSelector", "node.kubernetes.io/windows-build"], {"string", "null"}, "os"],
+	[["tolerations"], {"array", "null"}, "os"],
+	[["runtimeClassName"], {"string", "null"}, "os"],
 	[["affinity"], {"object", "null"}, "os"],
 	[["affinity", "nodeAffinity"], {"object", "null"}, "os"],
 	[["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"], {"object", "null"}, "os"],
@@ -74,6 +79,7 @@ _all_problems(obj, path) := union({
 	_container_problems(concat(".", path), _object_at(obj, path)),
 	_affinity_problems(concat(".", path), _object_at(obj, path)),
 	_volume_problems(concat(".", path), _object_at(obj, path)),
+	_toleration_problems(concat(".", path), _object_at(obj, path)),
 })
 
 # The quick look: only the fields present are tested, each by the one body of
@@ -88,7 +94,7 @@ _is_well_typed(spec) if {
 
 _spec_keys := {
 	"securityContext", "initContainers", "containers", "ephemeralContainers",
-	"volumes", "os", "nodeSelector", "affinity",
+	"volumes", "os", "nodeSelector", "affinity", "tolerations", "runtimeClassName",
 }
 
 _container_keys := {"securityContext", "image", "volumeMounts"}
@@ -119,7 +125,18 @@ _well_typed("nodeSelector", value) if {
 	is_object(value)
 	type_name(object.get(value, "kubernetes.io/os", null)) in {"string", "null"}
 	type_name(object.get(value, "beta.kubernetes.io/os", null)) in {"string", "null"}
+	type_name(object.get(value, "node.kubernetes.io/windows-build", null)) in {"string", "null"}
 }
+
+_well_typed("tolerations", value) if {
+	is_array(value)
+	every toleration in value {
+		is_object(toleration)
+		type_name(object.get(toleration, "value", null)) in {"string", "null"}
+	}
+}
+
+_well_typed("runtimeClassName", value) if is_string(value)
 
 _well_typed("affinity", value) if {
 	is_object(value)
@@ -138,6 +155,8 @@ _container_well_typed("volumeMounts", value) if {
 	is_array(value)
 	every m in value {
 		is_string(m.name)
+		type_name(object.get(m, "subPath", null)) in {"string", "null"}
+		type_name(object.get(m, "subPathExpr", null)) in {"string", "null"}
 	}
 }
 
@@ -206,7 +225,7 @@ _container_problems(prefix, spec) := {problem |
 
 _item_problems(prefix, list, i, item) := {_problem("pod", sprintf("%s.%s[%d]", [prefix, list, i]), "object", item)} if {
 	not is_object(item)
-} else := {_problem(row[2], field, _expected(row[1]), value) |
+} else := ({_problem(row[2], field, _expected(row[1]), value) |
 	some row in _container_fields
 	value := object.get(item, row[0], null)
 	not type_name(value) in row[1]
@@ -214,6 +233,12 @@ _item_problems(prefix, list, i, item) := {_problem("pod", sprintf("%s.%s[%d]", [
 } | {_mount_problem(sprintf("%s.%s[%d].volumeMounts[%d]", [prefix, list, i, j]), m) |
 	some j, m in _array(item, "volumeMounts")
 	not _is_named_object(m)
+}) | {_problem("volumes", sprintf("%s.%s[%d].volumeMounts[%d].%s", [prefix, list, i, j, key]), "string", value) |
+	some j, m in _array(item, "volumeMounts")
+	is_object(m)
+	some key in ["subPath", "subPathExpr"]
+	value := object.get(m, key, null)
+	not type_name(value) in {"string", "null"}
 }
 
 _is_named_object(m) if is_string(m.name)
@@ -240,14 +265,14 @@ _term_problems(field, term) := {_problem("os", field, "object", term)} if {
 	some problem in _expression_problems(sprintf("%s.matchExpressions[%d]", [field, j]), expression)
 }
 
-# Only an OS expression decides whether the pod is a Windows pod, so only its
-# operator and values must be readable.
+# Only an expression on an OS or Windows-build label decides whether the pod
+# is a Windows pod, so only its operator and values must be readable.
 _expression_problems(field, expression) := {_problem("os", field, "object", expression)} if {
 	not is_object(expression)
 } else := {_problem("os", concat("", [field, ".key"]), "string", object.get(expression, "key", null))} if {
 	not is_string(object.get(expression, "key", null))
 } else := set() if {
-	not expression.key in os_label_keys
+	not expression.key in _signal_label_keys
 } else := {_problem("os", concat("", [field, ".operator"]), "string", object.get(expression, "operator", null)) |
 	not is_string(object.get(expression, "operator", null))
 } | _values_problems(field, object.get(expression, "values", null))
@@ -257,6 +282,18 @@ _values_problems(field, values) := {_problem("os", concat("", [field, ".values"]
 } else := {_problem("os", sprintf("%s.values[%d]", [field, k]), "string", v) |
 	some k, v in _array({"values": values}, "values")
 	not is_string(v)
+}
+
+_toleration_problems(prefix, spec) := {problem |
+	some i, toleration in _array(spec, "tolerations")
+	some problem in _toleration_item_problems(sprintf("%s.tolerations[%d]", [prefix, i]), toleration)
+}
+
+_toleration_item_problems(field, toleration) := {_problem("os", field, "object", toleration)} if {
+	not is_object(toleration)
+} else := {_problem("os", concat("", [field, ".value"]), "string", value) |
+	value := object.get(toleration, "value", null)
+	not type_name(value) in {"string", "null"}
 }
 
 _volume_problems(prefix, spec) := set() if {
@@ -280,10 +317,8 @@ _volume_item_problems(field, item) := {_problem("volumes", field, "object", item
 	not is_string(value)
 }
 
-# METADATA
-# title: os_label_keys
-# description: The node labels that name a node's operating system.
-os_label_keys := {"kubernetes.io/os", "beta.kubernetes.io/os"}
+# The node labels whose affinity expressions mark a Windows pod.
+_signal_label_keys := windows.os_label_keys | {windows.build_label_key}
 
 _container_lists := ["initContainers", "containers", "ephemeralContainers"]
 

@@ -21,6 +21,34 @@ malformed_cases := {
 			{"category": "pod", "field": "spec.ephemeralContainers", "expected": "array", "got": "number"},
 		},
 	},
+	"v2 Windows signs": {
+		"object": {"kind": "Pod", "spec": {
+			"tolerations": [{"value": 1}, "x", {"value": "windows"}],
+			"runtimeClassName": ["windows"],
+			"nodeSelector": {"node.kubernetes.io/windows-build": 10},
+			"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [
+				{"key": "node.kubernetes.io/windows-build", "operator": null},
+			]}]}}},
+		}},
+		"want": {
+			{"category": "os", "field": "spec.tolerations[0].value", "expected": "string", "got": "number"},
+			{"category": "os", "field": "spec.tolerations[1]", "expected": "object", "got": "string"},
+			{"category": "os", "field": "spec.runtimeClassName", "expected": "string", "got": "array"},
+			{"category": "os", "field": `spec.nodeSelector["node.kubernetes.io/windows-build"]`, "expected": "string", "got": "number"},
+			{"category": "os", "field": "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator", "expected": "string", "got": "null"},
+		},
+	},
+	"tolerations not a list": {
+		"object": {"kind": "Pod", "spec": {"tolerations": {"value": "windows"}}},
+		"want": {{"category": "os", "field": "spec.tolerations", "expected": "array", "got": "object"}},
+	},
+	"subPath and subPathExpr": {
+		"object": {"kind": "Pod", "spec": {"containers": [{"name": "a", "volumeMounts": [{"name": "h", "subPath": 1, "subPathExpr": ["x"]}]}]}},
+		"want": {
+			{"category": "volumes", "field": "spec.containers[0].volumeMounts[0].subPath", "expected": "string", "got": "number"},
+			{"category": "volumes", "field": "spec.containers[0].volumeMounts[0].subPathExpr", "expected": "string", "got": "array"},
+		},
+	},
 	"a mount that is a string, the only wrong field": {
 		"object": {"kind": "Pod", "spec": {"containers": [{"name": "a", "volumeMounts": ["host"]}]}},
 		"want": {{"category": "volumes", "field": "spec.containers[0].volumeMounts[0]", "expected": "object", "got": "string"}},
@@ -161,12 +189,14 @@ well_typed_cases := {
 	"every field read": {"kind": "Pod", "spec": {
 		"securityContext": {"runAsNonRoot": true, "windowsOptions": {"hostProcess": true, "runAsUserName": "u"}},
 		"os": {"name": "windows"},
-		"nodeSelector": {"kubernetes.io/os": "windows", "beta.kubernetes.io/os": "windows"},
+		"nodeSelector": {"kubernetes.io/os": "windows", "beta.kubernetes.io/os": "windows", "node.kubernetes.io/windows-build": "10.0.20348"},
 		"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
 			{"matchExpressions": [{"key": "kubernetes.io/os", "operator": "In", "values": ["windows"]}, {"key": "zone", "operator": 1}]},
 			{"matchFields": []},
 		]}}},
-		"initContainers": [{"name": "i", "image": "x", "securityContext": {"windowsOptions": {"runAsUserName": "u"}}, "volumeMounts": [{"name": "h"}]}],
+		"initContainers": [{"name": "i", "image": "x", "securityContext": {"windowsOptions": {"runAsUserName": "u"}}, "volumeMounts": [{"name": "h", "subPath": "a", "subPathExpr": "b"}]}],
+		"tolerations": [{"key": "os", "value": "windows"}, {"operator": "Exists"}],
+		"runtimeClassName": "windows",
 		"containers": [{"name": "a", "image": "x"}],
 		"ephemeralContainers": [],
 		"volumes": [{"name": "h", "hostPath": {"path": "/x"}}, {"name": "e", "emptyDir": {}}],
