@@ -2,7 +2,7 @@
 # title: hostPath path matching
 # description: >-
 #   SPEC 2 "Path matching". A path normalises to a key: a Windows file path
-#   (`c:\a\b`; the drive root is `c:`), a named pipe (the name after
+#   (`C:\A\B`, upper-cased as Windows compares names; the drive root is `C:`), a named pipe (the name after
 #   `\\.\pipe\`) or a POSIX path (`/a/b`; the root is the empty string), or to
 #   a reason why no allowedHostPaths entry may ever allow it. An entry allows a
 #   path when both normalise to the same kind and the entry's key is the path's
@@ -40,7 +40,7 @@ is_windows(path, _) if {
 # description: >-
 #   {"kind": "windows"|"pipe"|"posix", "key": ...} for a usable path, or
 #   {"kind": "never", "reason": ...}; undefined for a non-string.
-normalize(path, pod_os) := _windows(replace(lower(path), "/", `\`)) if {
+normalize(path, pod_os) := _windows(replace(path, "/", `\`)) if {
 	is_string(path)
 	is_windows(path, pod_os)
 } else := _posix(path, pod_os) if is_string(path)
@@ -94,12 +94,15 @@ _has_drive(path) if {
 
 _never(reason) := {"kind": "never", "reason": reason}
 
-# Input is lower-cased with backslashes only.
+# Input has backslashes only. Windows (NTFS's upcase table, NPFS, account
+# names) compares names upper-cased, so keys are upper-cased: lower-casing
+# would make the Kelvin sign a k and İ an i, naming other files; reasons show
+# the path as written.
 _windows(p) := _device(substring(p, 2, -1)) if {
 	startswith(p, `\\`)
 } else := _rooted(substring(p, 0, 2), substring(p, 2, -1)) if {
 	_has_drive(p)
-} else := _rooted("c:", p) if {
+} else := _rooted("C:", p) if {
 	# The kubelet puts a path without a drive letter on c:.
 	startswith(p, `\`)
 } else := _never("it is a relative path")
@@ -109,7 +112,7 @@ _device(rest) := _pipe(array.slice(segments, 1, count(segments))) if {
 	startswith(rest, `.\`)
 	segments := _segments(substring(rest, 2, -1))
 	count(segments) > 1
-	segments[0] == "pipe"
+	upper(segments[0]) == "PIPE"
 } else := _never(`it is a \\.\ device path other than a named pipe`) if {
 	startswith(rest, `.\`)
 } else := _never(`it is a \\?\ path`) if {
@@ -119,7 +122,7 @@ _device(rest) := _pipe(array.slice(segments, 1, count(segments))) if {
 _pipe(name) := _never(problems[0]) if {
 	problems := _segment_problems(name)
 	count(problems) > 0
-} else := {"kind": "pipe", "key": concat(`\`, name)}
+} else := {"kind": "pipe", "key": upper(concat(`\`, name))}
 
 _rooted(drive, rest) := _never("it is relative to the current directory of the drive") if {
 	not startswith(rest, `\`)
@@ -131,10 +134,10 @@ _rooted(drive, rest) := _never("it is relative to the current directory of the d
 } else := _never(sprintf("it names the reserved device %s", [devices[0]])) if {
 	devices := [segment |
 		some segment in _segments(rest)
-		trim_right(split(segment, ".")[0], " ") in _reserved_devices
+		upper(trim_right(split(segment, ".")[0], " ")) in _reserved_devices
 	]
 	count(devices) > 0
-} else := {"kind": "windows", "key": concat(`\`, array.concat([drive], _segments(rest)))}
+} else := {"kind": "windows", "key": upper(concat(`\`, array.concat([drive], _segments(rest))))}
 
 _segments(s) := [segment | some segment in split(s, `\`); not segment in {"", "."}]
 
@@ -159,8 +162,8 @@ _ends_in_dot_or_space(segment) if endswith(segment, " ")
 
 # Win32 also reserves COM and LPT with the superscript digits ¹ ² ³; every
 # superscript digit is refused, over-reading being the safe error.
-_reserved_devices := {"con", "prn", "aux", "nul", "conin$", "conout$"} | {concat("", [port, digit]) |
-	some port in ["com", "lpt"]
+_reserved_devices := {"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$"} | {concat("", [port, digit]) |
+	some port in ["COM", "LPT"]
 	some digit in ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "⁰", "¹", "²", "³", "⁴", "⁵", "⁶", "⁷", "⁸", "⁹"]
 }
 

@@ -3,6 +3,8 @@ package lib.winpod.shapes_test
 import data.lib.winpod.pods
 import data.lib.winpod.shapes
 
+build_expression_without_operator := {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [{"key": "node.kubernetes.io/windows-build", "operator": null}]}]}}}
+
 # Every wrong type is reported with the field and category of what reads it.
 malformed_cases := {
 	"spec chain": {
@@ -26,9 +28,7 @@ malformed_cases := {
 			"tolerations": [{"value": 1}, "x", {"value": "windows"}],
 			"runtimeClassName": ["windows"],
 			"nodeSelector": {"node.kubernetes.io/windows-build": 10},
-			"affinity": {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [{"matchExpressions": [
-				{"key": "node.kubernetes.io/windows-build", "operator": null},
-			]}]}}},
+			"affinity": build_expression_without_operator,
 		}},
 		"want": {
 			{"category": "os", "field": "spec.tolerations[0].value", "expected": "string", "got": "number"},
