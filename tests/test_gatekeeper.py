@@ -316,12 +316,24 @@ def test_gator_takes_winpod_constraints_of_the_example_config(tmp_path):
 
 
 @pytest.mark.gator
-def test_gator_refuses_wrong_parameter_types_through_the_template_schema(tmp_path):
+@pytest.mark.parametrize(
+    ("kind", "parameters", "field"),
+    [
+        pytest.param("WinpodHostPath", "{allowedHostPaths: [{pathPrefix: 'C:\\data', readOnly: 'yes'}]}",
+                     "spec.parameters.allowedHostPaths[0].readOnly", id="read-only"),
+        pytest.param("WinpodUsers", "{assumeWindows: 'yes'}", "spec.parameters.assumeWindows", id="assume-windows"),
+        pytest.param("WinpodHostPath", "{windowsRuntimeClasses: ['Runhcs/WCOW']}", "spec.parameters.windowsRuntimeClasses[0]",
+                     id="runtime-class"),
+        pytest.param("WinpodUsers", "{windowsImages: 'mcr.microsoft.com/windows/*'}", "spec.parameters.windowsImages",
+                     id="windows-images"),
+    ],
+)
+def test_gator_refuses_wrong_parameter_types_through_the_template_schema(kind, parameters, field, tmp_path):
     """The schema that refuses a config file refuses the same mistake in a cluster."""
     bad = tmp_path / "bad.yaml"
     bad.write_text(
-        "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: WinpodHostPath\nmetadata: {name: bad}\n"
-        "spec: {parameters: {allowedHostPaths: [{pathPrefix: 'C:\\data', readOnly: 'yes'}]}}\n",
+        f"apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: {kind}\nmetadata: {{name: bad}}\n"
+        f"spec: {{parameters: {parameters}}}\n",
         encoding="utf-8",
     )
     done = subprocess.run(
@@ -329,4 +341,4 @@ def test_gator_refuses_wrong_parameter_types_through_the_template_schema(tmp_pat
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert done.returncode != 0
-    assert "spec.parameters.allowedHostPaths[0].readOnly" in done.stderr
+    assert field in done.stderr
