@@ -41,12 +41,14 @@ CODES = frozenset(
         "hostprocess.host-network",
         "hostprocess.user",
         "hostprocess.image",
+        "hostprocess.inherit-user",
         "hostprocess.malformed",
         "users.not-allowed",
         "users.malformed",
         "hostpath.not-allowed",
         "hostpath.writable",
         "hostpath.admin-user",
+        "hostpath.subpath",
         "hostpath.malformed",
     }
 )

@@ -326,12 +326,17 @@ GROUPS = groups(pairs())
 # --- running both ------------------------------------------------------------------------
 
 
+def _index_holder(metadata: dict) -> str:
+    """Where the index goes: the annotations, unless a malformed-annotations fixture made them no mapping."""
+    return "annotations" if isinstance(metadata.get("annotations", {}), dict) else "labels"
+
+
 def prepared(obj: dict, index: int) -> dict:
-    """``obj`` with the namespace both sides assume and an annotation that finds it in gator's output."""
+    """``obj`` with the namespace both sides assume and an index that finds it in gator's output."""
     result = copy.deepcopy(obj)
     metadata = result.setdefault("metadata", {})
     metadata.setdefault("namespace", "default")
-    metadata.setdefault("annotations", {})[INDEX_ANNOTATION] = str(index)
+    metadata.setdefault(_index_holder(metadata), {})[INDEX_ANNOTATION] = str(index)
     return result
 
 
@@ -353,7 +358,8 @@ def readable_by_gator(obj: dict) -> dict:
 def gatekeeper_answers(results: list[dict], count: int) -> list[set]:
     answers: list[set] = [set() for _ in range(count)]
     for result in results:
-        annotations = (result.get("violatingObject") or {}).get("metadata", {}).get("annotations", {})
+        metadata = (result.get("violatingObject") or {}).get("metadata", {})
+        annotations = metadata.get(_index_holder(metadata), {})
         if INDEX_ANNOTATION not in annotations:
             raise AssertionError(f"gator reported a violation on an object the test did not send: {json.dumps(result)[:500]}")
         details = (result.get("metadata") or {}).get("details") or {}
