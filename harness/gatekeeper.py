@@ -29,7 +29,7 @@ import yaml
 
 from harness.config import RULES, load_config, schema
 from harness.errors import HarnessError
-from harness.kinds import match_kinds
+from harness.kinds import ANY_API_GROUP, match_kinds
 from harness.tools import REPO_ROOT, tool_path
 
 logger = logging.getLogger(__name__)
@@ -222,9 +222,14 @@ def template(source: TemplateSource, version: str) -> dict:
 
 
 def constraint(entry: dict) -> dict:
-    """The Gatekeeper Constraint for one validated config entry."""
-    match = {"kinds": match_kinds()}
-    match.update(_sorted_keys(entry["match"]))
+    """The Gatekeeper Constraint for one validated config entry.
+
+    The entry's own ``match.kinds`` keep their kinds, each in any API group:
+    SPEC 3 accepts apiGroups and ignores them, as the decision API does.
+    """
+    given = entry["match"].get("kinds")
+    kinds = match_kinds() if given is None else [{"apiGroups": list(ANY_API_GROUP), "kinds": list(e["kinds"])} for e in given]
+    match = {"kinds": kinds} | {key: value for key, value in _sorted_keys(entry["match"]).items() if key != "kinds"}
     spec = {"enforcementAction": entry["enforcementAction"], "match": match}
     if entry["parameters"]:
         spec["parameters"] = _sorted_keys(entry["parameters"])

@@ -22,12 +22,14 @@ def api_group(api_version: str) -> str:
     return api_version.split("/")[0] if "/" in api_version else ""
 
 
+# Governance is by kind name whatever the apiVersion (SPEC 1): an
+# extensions/v1beta1 DaemonSet is a DaemonSet, so no API group is named.
+ANY_API_GROUP = ["*"]
+
+
 def match_kinds() -> list[dict]:
-    """Gatekeeper ``match.kinds`` for every governed kind, grouped by API group, stable order."""
-    groups: dict[str, list[str]] = {}
-    for kind, (api_version, _) in WORKLOADS.items():
-        groups.setdefault(api_group(api_version), []).append(kind)
-    return [{"apiGroups": [group], "kinds": sorted(kinds)} for group, kinds in sorted(groups.items())]
+    """Gatekeeper ``match.kinds`` for every governed kind, in any API group, sorted."""
+    return [{"apiGroups": list(ANY_API_GROUP), "kinds": sorted(WORKLOADS)}]
 
 
 def is_governed(obj: object) -> bool:

@@ -216,7 +216,7 @@ def test_watch_reruns_within_a_second_of_a_save_and_reloads_over_rest(suite_dir,
     config.write_text(textwrap.dedent("""\
         apiVersion: winpod-guard/v1alpha1
         kind: PolicyConfig
-        constraints: [{name: users, rule: users}]
+        constraints: [{name: users, rule: users}, {name: hostprocess, rule: hostprocess}]
         """))
     cases = suite_dir / "cases.yaml"
     cases.write_text(CASES.replace("config: builtin", "config: config.yaml"))
@@ -321,7 +321,7 @@ def test_check_with_a_config(tmp_path):
     (tmp_path / "app.yaml").write_text(MANIFESTS.split("---\n")[0])
     (tmp_path / "config.yaml").write_text(
         "apiVersion: winpod-guard/v1alpha1\nkind: PolicyConfig\n"
-        "constraints: [{name: legacy, rule: users, enforcementAction: warn}]\n")
+        "constraints: [{name: legacy, rule: users, enforcementAction: warn}, {name: hostprocess, rule: hostprocess}]\n")
     result = winpod("check", "app.yaml", "--config", "config.yaml", "--backend", "process", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == "app.yaml document 1 (line 1): Pod/tenant-a/admin: allowed"

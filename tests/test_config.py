@@ -55,6 +55,8 @@ VALID = {
                 "denyAdminUsers": False,
             },
         },
+        # hostprocess-debug leaves most objects to no hostprocess constraint (SPEC 3 coverage).
+        {"name": "hostprocess", "rule": "hostprocess"},
     ],
 }
 
@@ -73,6 +75,7 @@ def test_valid_config_comes_back_with_defaults_filled_in():
                 "parameters": {"nonAdminImages": ["registry.local:5000/apps/*"]},
             },
             {**VALID["constraints"][2], "match": {}},
+            {"name": "hostprocess", "rule": "hostprocess", "enforcementAction": "deny", "match": {}, "parameters": {}},
         ],
     }
 
@@ -83,6 +86,20 @@ def test_path_prefixes_some_pod_could_use_are_accepted(prefix):
     data = copy.deepcopy(VALID)
     data["constraints"][2]["parameters"]["allowedHostPaths"][0]["pathPrefix"] = prefix
     assert validate_config(data, "cfg.yaml")["constraints"][2]["parameters"]["allowedHostPaths"][0]["pathPrefix"] == prefix
+
+
+@pytest.mark.parametrize("index", [1, 2], ids=["users", "hostpath"])
+def test_windows_pod_parameters_are_accepted_on_users_and_hostpath(index):
+    """SPEC 1 "Windows pod": windowsImages (image globs), windowsRuntimeClasses (name globs), assumeWindows."""
+    parameters = {
+        "windowsImages": ["mcr.microsoft.com/windows", "mcr.microsoft.com/windows/*", "*:*ltsc20*", "contoso.azurecr.io/app@sha256:*"],
+        "windowsRuntimeClasses": ["*windows*", "runhcs-wcow-process", "win.2022", "*"],
+        "assumeWindows": True,
+    }
+    data = copy.deepcopy(VALID)
+    data["constraints"][index]["parameters"].update(parameters)
+    result = validate_config(data, "cfg.yaml")["constraints"][index]["parameters"]
+    assert {key: result[key] for key in parameters} == parameters
 
 
 def test_result_does_not_share_state_with_the_input():
@@ -199,7 +216,7 @@ REFUSALS = [
     ("unknown-rule", _set(["constraints", 1, "rule"], "privileged"), C1, "rule", "one of hostprocess, users, hostpath"),
     ("bad-enforcement", _set(["constraints", 1, "enforcementAction"], "audit"), C1, "enforcementAction", "one of deny, warn, dryrun"),
     ("parameters-not-mapping", _set(["constraints", 1, "parameters"], ["x"]), C1, "parameters", "a mapping"),
-    ("parameter-of-other-rule", _set(["constraints", 1, "parameters", "allowHostProcess"], True), C1, "parameters.allowHostProcess", "a parameter of rule users (allowedUserNames, nonAdminImages), got a parameter of rule hostprocess"),
+    ("parameter-of-other-rule", _set(["constraints", 1, "parameters", "allowHostProcess"], True), C1, "parameters.allowHostProcess", "a parameter of rule users (allowedUserNames, assumeWindows, nonAdminImages, windowsImages, windowsRuntimeClasses), got a parameter of rule hostprocess"),
     ("unknown-parameter", _set(["constraints", 1, "parameters", "allowAdmins"], True), C1, "parameters.allowAdmins", "got an unknown parameter"),
     ("bool-as-string", _set(["constraints", 0, "parameters", "allowHostProcess"], "true"), C0, "parameters.allowHostProcess", 'true or false, got "true"'),
     ("list-as-string", _set(["constraints", 0, "parameters", "allowedUserNames"], "ContainerUser"), C0, "parameters.allowedUserNames", "a list"),
@@ -230,6 +247,16 @@ REFUSALS = [
     ("pipe-any", _set(HP, "\\\\.\\pipe\\*"), C2, "parameters.allowedHostPaths[0].pathPrefix", "non-empty prefix"),
     ("pipe-inner-star", _set(HP, "\\\\.\\pipe\\csi-*-proxy"), C2, "parameters.allowedHostPaths[0].pathPrefix", "a named pipe"),
     ("pipe-subpath", _set(HP, "\\\\.\\pipe\\csi\\x"), C2, "parameters.allowedHostPaths[0].pathPrefix", "a named pipe"),
+    ("windows-images-not-list", _set(["constraints", 1, "parameters", "windowsImages"], "mcr.microsoft.com/windows/*"), C1, "parameters.windowsImages", "a list"),
+    ("windows-image-blank", _set(["constraints", 2, "parameters", "windowsImages"], ["*:*nano server*"]), C2, "parameters.windowsImages[0]", "an image reference glob"),
+    ("windows-image-not-string", _set(["constraints", 1, "parameters", "windowsImages"], [7]), C1, "parameters.windowsImages[0]", "a string, got 7"),
+    ("runtime-class-upper", _set(["constraints", 1, "parameters", "windowsRuntimeClasses"], ["*Windows*"]), C1, "parameters.windowsRuntimeClasses[0]", "a RuntimeClass name glob"),
+    ("runtime-class-slash", _set(["constraints", 2, "parameters", "windowsRuntimeClasses"], ["runhcs/wcow"]), C2, "parameters.windowsRuntimeClasses[0]", "a RuntimeClass name glob"),
+    ("runtime-class-empty", _set(["constraints", 2, "parameters", "windowsRuntimeClasses"], [""]), C2, "parameters.windowsRuntimeClasses[0]", "a RuntimeClass name glob"),
+    ("runtime-class-too-long", _set(["constraints", 2, "parameters", "windowsRuntimeClasses"], ["a" * 254]), C2, "parameters.windowsRuntimeClasses[0]", "at most 253 characters"),
+    ("runtime-classes-not-list", _set(["constraints", 2, "parameters", "windowsRuntimeClasses"], "*windows*"), C2, "parameters.windowsRuntimeClasses", "a list"),
+    ("assume-windows-as-string", _set(["constraints", 1, "parameters", "assumeWindows"], "true"), C1, "parameters.assumeWindows", 'true or false, got "true"'),
+    ("assume-windows-on-hostprocess", _set(["constraints", 0, "parameters", "assumeWindows"], True), C0, "parameters.assumeWindows", "got a parameter of rule users and hostpath"),
     ("deny-admin-as-string", _set(["constraints", 2, "parameters", "denyAdminUsers"], "false"), C2, "parameters.denyAdminUsers", "true or false"),
     ("match-not-mapping", _set(["constraints", 0, "match"], []), C0, "match", "a mapping"),
     ("match-unknown-key", _set(["constraints", 0, "match", "namespaceSelector"], {}), C0, "match.namespaceSelector", "one of excludedNamespaces, kinds, labelSelector, namespaces"),

@@ -122,7 +122,7 @@ def test_default_config_applies_to_cases_naming_none(tmp_path):
     config = write(tmp_path, "config.yaml", """\
         apiVersion: winpod-guard/v1alpha1
         kind: PolicyConfig
-        constraints: [{name: users, rule: users}]
+        constraints: [{name: users, rule: users}, {name: hostprocess, rule: hostprocess}]
         """)
     path = fixture(tmp_path, header="base: pod.yaml\n", cases="""\
         - name: default

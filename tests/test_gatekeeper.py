@@ -25,10 +25,12 @@ from harness.gatekeeper import (
 )
 from harness.tools import REPO_ROOT, tool_path
 
+# SPEC 1: governed by kind name whatever the apiVersion, so any API group.
 SPEC_KINDS = [
-    {"apiGroups": [""], "kinds": ["Pod", "PodTemplate", "ReplicationController"]},
-    {"apiGroups": ["apps"], "kinds": ["DaemonSet", "Deployment", "ReplicaSet", "StatefulSet"]},
-    {"apiGroups": ["batch"], "kinds": ["CronJob", "Job"]},
+    {
+        "apiGroups": ["*"],
+        "kinds": ["CronJob", "DaemonSet", "Deployment", "Job", "Pod", "PodTemplate", "ReplicaSet", "ReplicationController", "StatefulSet"],
+    },
 ]
 
 
@@ -122,11 +124,15 @@ def test_template_carries_rule_file_and_its_libs_only(tree):
         }
 
 
+# SPEC 1 "Windows pod": parameters of users and hostpath.
+WINDOWS_POD_PARAMETERS = {"windowsImages": "array", "windowsRuntimeClasses": "array", "assumeWindows": "boolean"}
+
+
 def test_parameter_schemas_are_structural_and_name_spec_parameters():
     expected = {
         "hostprocess": {"allowHostProcess": "boolean", "allowedUserNames": "array", "allowedImages": "array"},
-        "users": {"allowedUserNames": "array", "nonAdminImages": "array"},
-        "hostpath": {"allowedHostPaths": "array", "denyAdminUsers": "boolean", "nonAdminImages": "array"},
+        "users": {"allowedUserNames": "array", "nonAdminImages": "array", **WINDOWS_POD_PARAMETERS},
+        "hostpath": {"allowedHostPaths": "array", "denyAdminUsers": "boolean", "nonAdminImages": "array", **WINDOWS_POD_PARAMETERS},
     }
     for rule, properties in expected.items():
         schema = parameter_schema(rule)
@@ -136,6 +142,11 @@ def test_parameter_schemas_are_structural_and_name_spec_parameters():
         assert "$ref" not in text and "additionalProperties" not in text
     path_entry = parameter_schema("hostpath")["properties"]["allowedHostPaths"]["items"]
     assert {name: sub["type"] for name, sub in path_entry["properties"].items()} == {"pathPrefix": "string", "readOnly": "boolean"}
+    for rule in ("users", "hostpath"):
+        properties = parameter_schema(rule)["properties"]
+        assert properties["windowsImages"]["items"]["type"] == properties["windowsRuntimeClasses"]["items"]["type"] == "string"
+        assert "pattern" in properties["windowsImages"]["items"] and "pattern" in properties["windowsRuntimeClasses"]["items"]
+        assert "registry.k8s.io/pause" in properties["nonAdminImages"]["description"]
 
 
 def test_generate_is_byte_stable(tree):
@@ -210,8 +221,10 @@ def test_tabs_stay_in_literal_blocks():
 
 
 def _entry(**overrides) -> dict:
+    """One validated entry; a plain hostprocess constraint beside it keeps the file covered (SPEC 3)."""
     entry = {"name": "c", "rule": "users"} | overrides
-    return validate_config({"apiVersion": "winpod-guard/v1alpha1", "kind": "PolicyConfig", "constraints": [entry]}, "t")["constraints"][0]
+    constraints = [entry, {"name": "hostprocess", "rule": "hostprocess"}]
+    return validate_config({"apiVersion": "winpod-guard/v1alpha1", "kind": "PolicyConfig", "constraints": constraints}, "t")["constraints"][0]
 
 
 def test_constraint_fills_in_spec_kinds_and_keeps_the_rest():
@@ -227,13 +240,17 @@ def test_constraint_fills_in_spec_kinds_and_keeps_the_rest():
     }
 
 
-def test_constraint_keeps_given_kinds_and_action_and_omits_empty_parameters():
-    kinds = [{"apiGroups": ["apps"], "kinds": ["DaemonSet"]}]
+def test_constraint_keeps_given_kinds_in_any_group_and_action_and_omits_empty_parameters():
+    """SPEC 3: a config's apiGroups are accepted and ignored, and generated as ["*"]."""
+    kinds = [{"apiGroups": ["apps"], "kinds": ["DaemonSet"]}, {"apiGroups": ["", "batch"], "kinds": ["Pod", "Job"]}]
     assert constraint(_entry(rule="hostpath", enforcementAction="dryrun", match={"kinds": kinds})) == {
         "apiVersion": "constraints.gatekeeper.sh/v1beta1",
         "kind": "WinpodHostPath",
         "metadata": {"name": "c"},
-        "spec": {"enforcementAction": "dryrun", "match": {"kinds": kinds}},
+        "spec": {
+            "enforcementAction": "dryrun",
+            "match": {"kinds": [{"apiGroups": ["*"], "kinds": ["DaemonSet"]}, {"apiGroups": ["*"], "kinds": ["Pod", "Job"]}]},
+        },
     }
 
 
@@ -276,7 +293,7 @@ def test_cli_refuses_a_bad_config_and_writes_nothing(tmp_path, capsys):
     config = tmp_path / "bad.yaml"
     config.write_text(
         "apiVersion: winpod-guard/v1alpha1\nkind: PolicyConfig\nconstraints:\n"
-        "  - {name: ok, rule: users}\n  - {name: broken, rule: users, match: {namespaces: ['*-system']}}\n",
+        "  - {name: ok, rule: hostprocess}\n  - {name: broken, rule: users, match: {namespaces: ['*-system']}}\n",
         encoding="utf-8",
     )
     out = tmp_path / "out"
@@ -299,12 +316,24 @@ def test_gator_takes_winpod_constraints_of_the_example_config(tmp_path):
 
 
 @pytest.mark.gator
-def test_gator_refuses_wrong_parameter_types_through_the_template_schema(tmp_path):
+@pytest.mark.parametrize(
+    ("kind", "parameters", "field"),
+    [
+        pytest.param("WinpodHostPath", "{allowedHostPaths: [{pathPrefix: 'C:\\data', readOnly: 'yes'}]}",
+                     "spec.parameters.allowedHostPaths[0].readOnly", id="read-only"),
+        pytest.param("WinpodUsers", "{assumeWindows: 'yes'}", "spec.parameters.assumeWindows", id="assume-windows"),
+        pytest.param("WinpodHostPath", "{windowsRuntimeClasses: ['Runhcs/WCOW']}", "spec.parameters.windowsRuntimeClasses[0]",
+                     id="runtime-class"),
+        pytest.param("WinpodUsers", "{windowsImages: 'mcr.microsoft.com/windows/*'}", "spec.parameters.windowsImages",
+                     id="windows-images"),
+    ],
+)
+def test_gator_refuses_wrong_parameter_types_through_the_template_schema(kind, parameters, field, tmp_path):
     """The schema that refuses a config file refuses the same mistake in a cluster."""
     bad = tmp_path / "bad.yaml"
     bad.write_text(
-        "apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: WinpodHostPath\nmetadata: {name: bad}\n"
-        "spec: {parameters: {allowedHostPaths: [{pathPrefix: 'C:\\data', readOnly: 'yes'}]}}\n",
+        f"apiVersion: constraints.gatekeeper.sh/v1beta1\nkind: {kind}\nmetadata: {{name: bad}}\n"
+        f"spec: {{parameters: {parameters}}}\n",
         encoding="utf-8",
     )
     done = subprocess.run(
@@ -312,4 +341,4 @@ def test_gator_refuses_wrong_parameter_types_through_the_template_schema(tmp_pat
         capture_output=True, text=True, timeout=120, check=False,
     )
     assert done.returncode != 0
-    assert "spec.parameters.allowedHostPaths[0].readOnly" in done.stderr
+    assert field in done.stderr

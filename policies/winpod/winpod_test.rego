@@ -3,9 +3,6 @@ package winpod_test
 import data.lib.winpod.pods
 import data.winpod
 import data.winpod.defaults
-import data.winpod.hostpath
-import data.winpod.hostprocess
-import data.winpod.users
 
 pod(name, spec) := {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name}, "spec": spec}
 
