@@ -200,23 +200,21 @@ _sub_path_problem(checked, sub_path, mount, pod_os) := `has a ".." segment` if {
 	regex.match(`^[\\/]`, sub_path)
 } else := `has a ":"` if {
 	contains(sub_path, ":")
-} else := sprintf("reaches %s, %s", [result.show(joined), _reach_problem(checked, joined, mount, pod_os)]) if {
+} else := sprintf("reaches %s, %s", [result.show(joined), problem]) if {
 	joined := concat(_joiner(checked.volume.path, pod_os), [trim_right(checked.volume.path, `\/`), sub_path])
-	_reach_problem(checked, joined, mount, pod_os)
+	target := paths.normalize(joined, pod_os)
+	problem := _reach_problem(target, _entries_allowing(checked.allowed, target, pod_os), mount)
 }
 
 _joiner(path, pod_os) := `\` if paths.is_windows(path, pod_os)
 
 else := "/"
 
-_reach_problem(checked, joined, mount, pod_os) := sprintf("never allowed: %s", [target.reason]) if {
-	target := paths.normalize(joined, pod_os)
+_reach_problem(target, entries, mount) := sprintf("never allowed: %s", [target.reason]) if {
 	target.kind == "never"
 } else := "not in allowedHostPaths" if {
-	entries := _entries_allowing(checked.allowed, paths.normalize(joined, pod_os), pod_os)
 	count(entries) == 0
 } else := "allowed read-only only, but the mount is writable" if {
-	entries := _entries_allowing(checked.allowed, paths.normalize(joined, pod_os), pod_os)
 	not mount.read_only
 	every entry in entries {
 		_asks_read_only(entry)
