@@ -10,6 +10,24 @@
 #   mount one at all.
 # custom:
 #   id: hostpath
+#   template: WinpodHostPath
+#   codes:
+#     hostpath.not-allowed: >-
+#       a hostPath volume matched by no entry of `allowedHostPaths` (or a path
+#       never allowed)
+#     hostpath.writable: >-
+#       matched only by `readOnly: true` entries and some mount of it is not
+#       read-only
+#     hostpath.admin-user: >-
+#       `denyAdminUsers` and a non-HostProcess admin container mounts a
+#       hostPath volume
+#     hostpath.subpath: >-
+#       a hostPath mount's `subPath` escapes (`..`, a leading separator, `:`)
+#       or reaches a path no entry allows for that mount; on a Windows pod,
+#       any `subPathExpr`, or a `subPath` with `$` or a backtick
+#       (CVE-2023-3676)
+#     hostpath.malformed: >-
+#       the pod spec fields the rule reads have the wrong type (fail closed)
 package winpod.hostpath
 
 import data.lib.winpod.params
@@ -85,7 +103,7 @@ _pod_os(pod, p) := "windows" if {
 	pod.declares_linux
 } else := ""
 
-_malformed(pod) := {result.malformed("hostpath", pods.object_label(pod), problem) |
+_malformed(pod) := {result.malformed("hostpath.malformed", pods.object_label(pod), problem) |
 	some problem in pod.malformed
 }
 

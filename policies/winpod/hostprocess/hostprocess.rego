@@ -8,6 +8,26 @@
 #   annotation that makes hcsshim hand it the shim's own SYSTEM token.
 # custom:
 #   id: hostprocess
+#   template: WinpodHostProcess
+#   codes:
+#     hostprocess.not-allowed: >-
+#       a HostProcess container (or a set pod-level `hostProcess`) and
+#       `allowHostProcess` is not true
+#     hostprocess.mixed: >-
+#       allowed, but some container of the pod is not HostProcess
+#     hostprocess.host-network: >-
+#       allowed, but `hostNetwork` is not true
+#     hostprocess.user: >-
+#       allowed, but a container's effective `runAsUserName` is unset or not
+#       in `allowedUserNames`
+#     hostprocess.image: >-
+#       allowed, but an image does not match `allowedImages`
+#     hostprocess.inherit-user: >-
+#       allowed, but the pod (template) carries a
+#       `microsoft.com/hostprocess-inherit-user` annotation other than
+#       `"false"` (hcsshim then runs the containers with its own SYSTEM token)
+#     hostprocess.malformed: >-
+#       the pod spec fields the rule reads have the wrong type (fail closed)
 package winpod.hostprocess
 
 import data.lib.winpod.globs
@@ -61,7 +81,7 @@ _findings(pod, p) := _not_allowed(pod, p) | _shape(pod, p)
 
 default_allowed_user_names := [`NT AUTHORITY\LOCAL SERVICE`, `NT AUTHORITY\NETWORK SERVICE`]
 
-_malformed(pod) := {result.malformed("hostprocess", pods.object_label(pod), problem) |
+_malformed(pod) := {result.malformed("hostprocess.malformed", pods.object_label(pod), problem) |
 	some problem in pod.malformed
 	problem.category in {"pod", "user", "image"}
 }

@@ -8,6 +8,13 @@
 #   nonAdminImages, whatever runAsNonRoot says.
 # custom:
 #   id: users
+#   template: WinpodUsers
+#   codes:
+#     users.not-allowed: >-
+#       a non-HostProcess container of a Windows pod runs as a user not in
+#       `allowedUserNames` (including the presumed image default)
+#     users.malformed: >-
+#       the pod spec fields the rule reads have the wrong type (fail closed)
 package winpod.users
 
 import data.lib.winpod.params
@@ -60,7 +67,7 @@ _violations(pod, p) := _not_allowed(pod, p) if {
 
 default_allowed_user_names := ["ContainerUser"]
 
-_malformed(pod) := {result.malformed("users", pods.object_label(pod), problem) |
+_malformed(pod) := {result.malformed("users.malformed", pods.object_label(pod), problem) |
 	some problem in pod.malformed
 	problem.category in {"pod", "user", "image", "os"}
 }

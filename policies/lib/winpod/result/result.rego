@@ -35,10 +35,11 @@ else := json.marshal(x)
 # METADATA
 # title: malformed
 # description: >-
-#   The <rule>.malformed violation for a wrong-typed field, a problem of
-#   lib.winpod.shapes ({field, expected, got}) in the object named label.
-malformed(rule, label, problem) := violation(
-	concat("", [rule, ".malformed"]),
+#   The violation of code (a rule's malformed code) for a wrong-typed field,
+#   a problem of lib.winpod.shapes ({field, expected, got}) in the object
+#   named label.
+malformed(code, label, problem) := violation(
+	code,
 	problem.field,
 	sprintf("%s: %s must be %s, got %s", [label, problem.field, _articles[problem.expected], problem.got]),
 )

@@ -25,7 +25,7 @@ test_show[name] if {
 }
 
 test_malformed if {
-	result.malformed("users", "Pod/ns/p", {"category": "os", "field": "spec.os", "expected": "object", "got": "string"}) == {
+	result.malformed("users.malformed", "Pod/ns/p", {"category": "os", "field": "spec.os", "expected": "object", "got": "string"}) == {
 		"msg": "Pod/ns/p: spec.os must be an object, got string",
 		"details": {"code": "users.malformed", "field": "spec.os"},
 	}
