@@ -53,11 +53,11 @@ sub_path_cases := {
 	"a volume outside every entry, with a subPath": {
 		"object": mounting(`C:\other`, {"subPath": "x"}),
 		"parameters": data_allowlist,
-		"want": not_allowed(`C:\other`) | {result.violation(
+		"want": (not_allowed(`C:\other`) | {result.violation(
 			"hostpath.subpath",
 			"spec.containers[0].volumeMounts[0].subPath",
 			`Pod/ns/p: container "a" mounts hostPath volume "h" path "C:\other" with subPath "x", which reaches "C:\other\x", not in allowedHostPaths`,
-		)},
+		)}),
 	},
 	"a writable entry beside a read-only one allows it": {"object": mounting(`C:\allowed`, {"subPath": "ro/x"}), "parameters": data_allowlist, "want": set()},
 	"a read-only entry and a writable subPath mount": {
