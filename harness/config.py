@@ -17,11 +17,10 @@ from importlib import resources
 from pathlib import Path
 
 import jsonschema
-import yaml
 
-from harness.errors import ConfigError, yaml_problem
+from harness import documents
+from harness.errors import ConfigError
 from harness.kinds import WORKLOADS
-from harness.unique import strict_loader, unique_pairs
 
 API_VERSION = "winpod-guard/v1alpha1"
 KIND = "PolicyConfig"
@@ -78,11 +77,13 @@ def load_config(path: str | Path) -> dict:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{source}: cannot read the config file: {exc}") from exc
-    if Path(path).suffix.lower() == ".json":
-        data = _parse_json(text, source)
-    else:
-        data = _parse_yaml(text, source)
-    return validate_config(data, source)
+    syntax = "JSON" if Path(path).suffix.lower() == ".json" else "YAML"
+    try:
+        document = documents.load_json(text, source) if syntax == "JSON" else documents.load(text, source)
+    except documents.Unparsable as exc:
+        where = f"line {exc.line}, column {exc.column}: " if exc.column is not None else ""
+        raise ConfigError(f"{source}: {where}not valid {syntax}: {exc.problem}") from exc
+    return validate_config(document.obj, source)
 
 
 def validate_config(data: object, source: str) -> dict:
@@ -125,30 +126,6 @@ def validate_config(data: object, source: str) -> dict:
     }
     check_coverage(config, source)
     return config
-
-
-# --- parsing -------------------------------------------------------------------
-
-
-_StrictLoader = strict_loader(yaml.SafeLoader)
-
-
-def _parse_yaml(text: str, source: str) -> object:
-    try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark, problem = yaml_problem(exc)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError(f"{source}: {where}not valid YAML: {problem}") from exc
-
-
-def _parse_json(text: str, source: str) -> object:
-    try:
-        return json.loads(text, object_pairs_hook=unique_pairs)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{source}: line {exc.lineno}, column {exc.colno}: not valid JSON: {exc.msg}") from exc
-    except ValueError as exc:
-        raise ConfigError(f"{source}: not valid JSON: {exc}") from exc
 
 
 # --- messages ------------------------------------------------------------------
