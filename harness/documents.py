@@ -20,8 +20,11 @@ import json
 import re
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from typing import Any, NoReturn, Protocol
 
+import jsonschema
 import yaml
 
 from harness.errors import yaml_problem
@@ -161,6 +164,49 @@ def _unparsable(exc: Exception, first_line: int) -> Unparsable:
     if isinstance(exc, json.JSONDecodeError):
         return Unparsable(first_line + exc.lineno - 1, exc.colno, "JSON", exc.msg)
     return Unparsable(first_line, None, None, str(exc))
+
+
+# --- validation ----------------------------------------------------------------
+
+
+@cache
+def schema(name: str) -> dict:
+    """A JSON Schema shipped with the harness: ``schema.json`` (configs), ``fixture.schema.json``."""
+    return json.loads(resources.files("harness").joinpath(name).read_text(encoding="utf-8"))
+
+
+@cache
+def validator(name: str) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(schema(name))
+
+
+@dataclass(frozen=True)
+class SchemaProblem:
+    """The first thing wrong with a value by its JSON Schema: ``path`` leads to the field at fault,
+    which for a missing or an unknown key is that key."""
+
+    path: list[str | int]
+    error: jsonschema.ValidationError
+
+
+def schema_problem(validator: jsonschema.protocols.Validator, data: object) -> SchemaProblem | None:
+    """The problem at the first path (in document order of keys sorted, indexes first) the schema refuses,
+    or None: one problem per message, the same one every time."""
+    errors = sorted(validator.iter_errors(data), key=lambda e: _path_key(e.absolute_path))
+    if not errors:
+        return None
+    error = errors[0]
+    path = list(error.absolute_path)
+    if error.validator == "required":
+        path.append(next(key for key in error.validator_value if key not in error.instance))
+    elif error.validator == "additionalProperties":
+        allowed = error.schema.get("properties", {})
+        path.append(sorted(str(key) for key in error.instance if key not in allowed)[0])
+    return SchemaProblem(path, error)
+
+
+def _path_key(path: Iterable[str | int]) -> tuple:
+    return tuple((0, part, "") if isinstance(part, int) else (1, 0, str(part)) for part in path)
 
 
 # --- duplicate keys --------------------------------------------------------------

@@ -1,8 +1,10 @@
 """Fixture files: load, validate and expand them into cases the decision API can judge.
 
-The format is documented in ``fixtures/README.md``. Every authoring mistake is a
-``FixtureError`` naming the file (and line), the case and the field, raised
-before any case is sent to OPA.
+The format is documented in ``fixtures/README.md`` and said by
+``harness/fixture.schema.json``; the checks here say the rest (a patch that
+applies, base and config files that exist, codes in the closed list, unique
+case names). Every authoring mistake is a ``FixtureError`` naming the file (and
+line), the case and the field, raised before any case is sent to OPA.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import jsonpatch
+import jsonschema
 
 from harness import documents
 from harness.config import load_config
@@ -30,7 +34,7 @@ logger = logging.getLogger(__name__)
 API_VERSION = "winpod-guard/v1alpha1"
 KIND = "Fixture"
 BUILTIN = "builtin"
-SHAPES = ("manifest", "admissionreview", "gatekeeper")
+SCHEMA = "fixture.schema.json"
 
 # DESIGN.md "Violation codes": the set is closed, so a typo in a fixture is an
 # authoring error rather than an expectation that can never be met.
@@ -52,12 +56,6 @@ CODES = frozenset(
         "hostpath.malformed",
     }
 )
-ACTIONS = ("deny", "warn", "dryrun")
-
-_FILE_KEYS = {"apiVersion", "kind", "description", "base", "config", "shape", "workload", "cases"}
-_CASE_KEYS = {"name", "description", "base", "patch", "config", "shape", "workload", "requestNamespace", "expect"}
-_EXPECT_KEYS = {"allowed", "violations"}
-_VIOLATION_KEYS = {"code", "constraint", "enforcementAction", "field"}
 
 
 # --- the model -------------------------------------------------------------------
@@ -304,40 +302,47 @@ class _FileLoader:
 
     def fail(self, at: Steps, case: str | None, field_name: str, problem: str, key: object = None) -> FixtureError:
         """The error for ``field_name`` of the mapping at ``at``, on the line of ``key`` when it has it."""
+        return FixtureError(f"{self.display}:{self.line(at, key)}: " + (f"case {case!r}: " if case else "")
+                            + f"field {field_name}: {problem}")
+
+    def line(self, at: Steps, key: object) -> int:
         node = self.data
         for step in at:
             node = node[step]
-        line = self.document.line_of([*at, key]) if key in node else self.document.start_of(at)
-        where = f"{self.display}:{line}: " + (f"case {case!r}: " if case else "")
-        return FixtureError(f"{where}field {field_name}: {problem}")
+        return self.document.line_of([*at, key]) if isinstance(node, dict) and key in node \
+            else self.document.start_of(at)
+
+    def schema_failure(self, problem: documents.SchemaProblem) -> FixtureError:
+        """The message for what the schema refuses: the field the deepest description covers, and that
+        description as what was expected (an unknown key: the keys there are)."""
+        path = problem.path
+        if problem.error.validator == "additionalProperties":
+            keys = ", ".join(sorted(problem.error.schema["properties"]))
+            at, what = path, f"unknown key; expected one of {keys}"
+        else:
+            at, expected = _described(path)
+            what = f"expected {expected}, got {_show(_value_at(self.data, at))}"
+        case = None
+        if len(at) > 2 and at[0] == "cases" and _is_name(self.data["cases"][at[1]].get("name")):
+            case, shown = self.data["cases"][at[1]]["name"], at[2:]
+        else:
+            shown = at
+        return self.fail(at[:-1], case, _field(shown), what, at[-1])
 
     def cases(self) -> list[Case]:
-        doc = self.data
-        self.check_keys(doc, (), _FILE_KEYS, None, "")
-        cases = doc.get("cases")
-        if not isinstance(cases, list) or not cases:
-            raise self.fail((), None, "cases", f"expected a non-empty list of cases, got {_show(cases)}")
+        problem = documents.schema_problem(documents.validator(SCHEMA), self.data)
+        if problem is not None:
+            raise self.schema_failure(problem)
         seen: dict[str, int] = {}
         result: list[Case] = []
-        for index, raw in enumerate(cases):
-            if not isinstance(raw, dict):
-                raise self.fail((), None, f"cases[{index}]", f"expected a mapping, got {_show(raw)}")
+        for index, raw in enumerate(self.data["cases"]):
             at = ("cases", index)
-            name = raw.get("name")
-            if not isinstance(name, str) or not name.strip() or name != name.strip() or "::" in name:
-                raise self.fail(at, None, f"cases[{index}].name",
-                                f"expected a non-empty name without surrounding blanks or '::', got {_show(name)}")
+            name = raw["name"]
             if name in seen:
                 raise self.fail(at, name, "name", f"expected a unique case name, cases[{seen[name]}] has it too")
             seen[name] = index
             result.extend(self.case(raw, at, name))
         return result
-
-    def check_keys(self, node: dict, at: Steps, allowed: set[str], case: str | None, prefix: str) -> None:
-        for key in node:
-            if key not in allowed:
-                raise self.fail(at, case, f"{prefix}{key}",
-                                f"unknown key; expected one of {', '.join(sorted(allowed))}", key)
 
     def setting(self, raw: dict, at: Steps, key: str, default: object = None) -> tuple[object, Steps]:
         """A case's ``key``, else the file's default, else ``default``; and where the mapping it came from is."""
@@ -347,10 +352,7 @@ class _FileLoader:
         return default, at
 
     def case(self, raw: dict, at: Steps, name: str) -> list[Case]:
-        self.check_keys(raw, at, _CASE_KEYS, name, "")
         description = raw.get("description", "")
-        if not isinstance(description, str):
-            raise self.fail(at, name, "description", f"expected a string, got {_show(description)}", "description")
         manifest = self.patch(self.base(raw, at, name), raw, at, name)
         odd = _non_json(manifest)
         if odd is not None:
@@ -358,16 +360,12 @@ class _FileLoader:
             raise self.fail(at, name, "patch" if "patch" in raw else "base", "expected JSON values only (quote dates "
                             f"and the like), got {value!r} at {pointer or '/'}", "patch" if "patch" in raw else "base")
         config = self.config(raw, at, name)
-        shapes = self.choices(raw, at, name, "shape", "manifest", SHAPES)
-        workloads = self.choices(raw, at, name, "workload", "Pod", tuple(WORKLOADS))
+        shapes = self.choices(raw, at, "shape", "manifest")
+        workloads = self.choices(raw, at, "workload", "Pod")
         namespace = raw.get("requestNamespace")
-        if namespace is not None:
-            if not isinstance(namespace, str) or not namespace:
-                raise self.fail(at, name, "requestNamespace", f"expected a namespace name, got {_show(namespace)}",
-                                "requestNamespace")
-            if "manifest" in shapes:
-                raise self.fail(at, name, "requestNamespace", "expected only shapes admissionreview and gatekeeper "
-                                "with it: a bare manifest has no request namespace", "requestNamespace")
+        if namespace is not None and "manifest" in shapes:
+            raise self.fail(at, name, "requestNamespace", "expected only shapes admissionreview and gatekeeper "
+                            "with it: a bare manifest has no request namespace", "requestNamespace")
         if workloads != ["Pod"] and (not isinstance(manifest, dict) or manifest.get("kind") != "Pod"):
             raise self.fail(self.setting(raw, at, "workload")[1], name, "workload",
                             f"expected the patched base to be a Pod to wrap it, got {_kind_of(manifest)}", "workload")
@@ -394,7 +392,7 @@ class _FileLoader:
         spec, node = self.setting(raw, at, "base")
         if isinstance(spec, dict):
             return spec
-        if not isinstance(spec, str) or not spec:
+        if spec is None:
             raise self.fail(node, name, "base", f"expected a manifest file or an inline manifest, got {_show(spec)}",
                             "base")
         path = (self.path.parent / spec).resolve()
@@ -409,12 +407,8 @@ class _FileLoader:
         return self.loader.bases[path]
 
     def patch(self, base: object, raw: dict, at: Steps, name: str) -> object:
-        operations = raw.get("patch", [])
-        if not isinstance(operations, list):
-            raise self.fail(at, name, "patch", f"expected a list of RFC 6902 operations, got {_show(operations)}",
-                            "patch")
         document = copy.deepcopy(base)
-        for index, operation in enumerate(operations):
+        for index, operation in enumerate(raw.get("patch", [])):
             where = f"patch[{index}]"
             if isinstance(operation, dict):
                 where += f" ({operation.get('op')} {operation.get('path')})"
@@ -431,8 +425,6 @@ class _FileLoader:
             return self.loader.default_config
         if spec == BUILTIN:
             return None
-        if not isinstance(spec, str) or not spec:
-            raise self.fail(node, name, "config", f"expected a config file or {BUILTIN!r}, got {_show(spec)}", "config")
         path = (self.path.parent / spec).resolve()
         if path not in self.loader.configs:
             if not path.is_file():
@@ -444,33 +436,17 @@ class _FileLoader:
         self.loader.sources.add(path)
         return path
 
-    def choices(self, raw: dict, at: Steps, name: str, key: str, default: str, allowed: tuple[str, ...]) -> list[str]:
-        value, node = self.setting(raw, at, key, default)
-        values = value if isinstance(value, list) else [value]
-        if not values or any(not isinstance(v, str) or v not in allowed for v in values) \
-                or len(set(values)) != len(values):
-            raise self.fail(node, name, key, f"expected one of {', '.join(allowed)} or a list of them without "
-                                             f"repeats, got {_show(value)}", key)
-        return list(values)
+    def choices(self, raw: dict, at: Steps, key: str, default: str) -> list[str]:
+        value = self.setting(raw, at, key, default)[0]
+        return list(value) if isinstance(value, list) else [value]
 
     def expect(self, raw: dict, at: Steps, name: str) -> Expectation:
-        node = raw.get("expect")
-        if not isinstance(node, dict):
-            raise self.fail(at, name, "expect", f"expected a mapping with allowed (and violations), got {_show(node)}",
-                            "expect")
+        node = raw["expect"]
         at = (*at, "expect")
-        self.check_keys(node, at, _EXPECT_KEYS, name, "expect.")
-        allowed = node.get("allowed")
-        if not isinstance(allowed, bool):
-            raise self.fail(at, name, "expect.allowed", f"expected true or false, got {_show(allowed)}", "allowed")
+        allowed = node["allowed"]
         if "violations" not in node:
             return Expectation(allowed)
-        entries = node["violations"]
-        if not isinstance(entries, list):
-            raise self.fail(at, name, "expect.violations", f"expected a list of codes or mappings, got "
-                                                             f"{_show(entries)}", "violations")
-        patterns = tuple(self.violation(entry, at, index, name, f"expect.violations[{index}]")
-                         for index, entry in enumerate(entries))
+        patterns = tuple(self.violation(entry, at, index, name) for index, entry in enumerate(node["violations"]))
         if len(set(patterns)) != len(patterns):
             raise self.fail(at, name, "expect.violations", "expected each violation once: the list is a set",
                             "violations")
@@ -478,28 +454,58 @@ class _FileLoader:
             raise self.fail(at, name, "expect.allowed", "expected false: a deny violation is expected", "allowed")
         return Expectation(allowed, patterns)
 
-    def violation(self, entry: object, parent: Steps, index: int, name: str, where: str) -> ViolationPattern:
+    def violation(self, entry: str | dict, parent: Steps, index: int, name: str) -> ViolationPattern:
         """One ``expect.violations`` entry: a code, or a mapping of code, constraint, enforcementAction, field."""
         if isinstance(entry, str):
             entry, node = {"code": entry}, parent
-        elif isinstance(entry, dict):
-            node = (*parent, "violations", index)
-            self.check_keys(entry, node, _VIOLATION_KEYS, name, f"{where}.")
         else:
-            raise self.fail(parent, name, where, f"expected a code or a mapping, got {_show(entry)}", "violations")
+            node = (*parent, "violations", index)
         code = entry.get("code")
         if not isinstance(code, str) or code not in CODES:
-            raise self.fail(node, name, f"{where}.code",
+            raise self.fail(node, name, f"expect.violations[{index}].code",
                             f"expected a violation code ({', '.join(sorted(CODES))}), got {_show(code)}", "code")
-        for key in ("constraint", "field"):
-            if key in entry and (not isinstance(entry[key], str) or not entry[key]):
-                raise self.fail(node, name, f"{where}.{key}", f"expected a non-empty string, got {_show(entry[key])}",
-                                key)
-        action = entry.get("enforcementAction")
-        if action is not None and action not in ACTIONS:
-            raise self.fail(node, name, f"{where}.enforcementAction",
-                            f"expected one of {', '.join(ACTIONS)}, got {_show(action)}", "enforcementAction")
-        return ViolationPattern(code, entry.get("constraint"), action, entry.get("field"))
+        return ViolationPattern(code, entry.get("constraint"), entry.get("enforcementAction"), entry.get("field"))
+
+
+def _described(path: list[str | int]) -> tuple[list[str | int], str]:
+    """The longest start of ``path`` whose schema has a description, and that description."""
+    root = documents.schema(SCHEMA)
+    node, found = root, ([], "a fixture")
+    for depth, step in enumerate(path, start=1):
+        key = "properties" if isinstance(step, str) else "items"
+        child = node.get(key)
+        if isinstance(step, str):
+            child = (child or {}).get(step)
+        if child is None:
+            break
+        while "$ref" in child:
+            child = root["$defs"][child["$ref"].rpartition("/")[2]]
+        node = child
+        if "description" in node:
+            found = (path[:depth], node["description"])
+    return found
+
+
+def _value_at(data: object, path: Steps) -> object:
+    for step in path:
+        if isinstance(data, dict) and step in data or isinstance(data, list) and isinstance(step, int) and step < len(data):
+            data = data[step]
+        else:
+            return None
+    return data
+
+
+def _is_name(name: object) -> bool:
+    return _name_validator().is_valid(name)
+
+
+@cache
+def _name_validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(documents.schema(SCHEMA)["$defs"]["case"]["properties"]["name"])
+
+
+def _field(path: Steps) -> str:
+    return "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in path).lstrip(".")
 
 
 def _rebase_fields(expect: Expectation, workload: str) -> Expectation:
