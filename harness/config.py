@@ -85,7 +85,7 @@ def validate_config(data: object, source: str) -> dict:
     Every load goes through here, so no entry point can use a file that
     leaves an object to no hostprocess constraint (check_coverage).
     """
-    problem = documents.schema_problem(documents.validator("schema.json"), data)
+    problem = documents.schema_problem("schema.json", data)
     if problem is not None:
         raise _schema_error(problem, data, source)
     _check_strings(data, [], data, source)

@@ -73,7 +73,7 @@ class Document:
             return self.line
         return self.tree.start_of(path)
 
-    def items(self, key: str) -> list[Document]:
+    def elements(self, key: str) -> list[Document]:
         """The elements of the list under ``key`` (the ``items`` of a ``kind: List``), each a document of its own."""
         elements = self.tree.elements(key) if self.tree is not None else []
         found = []
@@ -176,7 +176,7 @@ def schema(name: str) -> dict:
 
 
 @cache
-def validator(name: str) -> jsonschema.Draft202012Validator:
+def _validator(name: str) -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema(name))
 
 
@@ -189,10 +189,10 @@ class SchemaProblem:
     error: jsonschema.ValidationError
 
 
-def schema_problem(validator: jsonschema.protocols.Validator, data: object) -> SchemaProblem | None:
-    """The problem at the first path (in document order of keys sorted, indexes first) the schema refuses,
-    or None: one problem per message, the same one every time."""
-    errors = sorted(validator.iter_errors(data), key=lambda e: _path_key(e.absolute_path))
+def schema_problem(name: str, data: object) -> SchemaProblem | None:
+    """The first problem the schema ``name`` finds in ``data``, by path (indexes in order, keys sorted),
+    or None: one problem per message, the same one every run."""
+    errors = sorted(_validator(name).iter_errors(data), key=lambda e: _path_key(e.absolute_path))
     if not errors:
         return None
     error = errors[0]

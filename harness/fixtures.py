@@ -330,7 +330,7 @@ class _FileLoader:
         return self.fail(at[:-1], case, _field(shown), what, at[-1])
 
     def cases(self) -> list[Case]:
-        problem = documents.schema_problem(documents.validator(SCHEMA), self.data)
+        problem = documents.schema_problem(SCHEMA, self.data)
         if problem is not None:
             raise self.schema_failure(problem)
         seen: dict[str, int] = {}
@@ -467,7 +467,7 @@ class _FileLoader:
         return ViolationPattern(code, entry.get("constraint"), entry.get("enforcementAction"), entry.get("field"))
 
 
-def _described(path: list[str | int]) -> tuple[list[str | int], str]:
+def _described(path: Steps) -> tuple[Steps, str]:
     """The longest start of ``path`` whose schema has a description, and that description."""
     root = documents.schema(SCHEMA)
     node, found = root, ([], "a fixture")
@@ -487,10 +487,11 @@ def _described(path: list[str | int]) -> tuple[list[str | int], str]:
 
 
 def _value_at(data: object, path: Steps) -> object:
+    """The value at ``path``; None for a key that is missing (what the schema requires)."""
     for step in path:
-        if isinstance(data, dict) and step in data or isinstance(data, list) and isinstance(step, int) and step < len(data):
+        try:
             data = data[step]
-        else:
+        except (KeyError, IndexError, TypeError):
             return None
     return data
 

@@ -48,7 +48,7 @@ def parse(text: str, source: str) -> Iterator[Document | DocumentError]:
     """The documents of one text; a List document yields its items."""
     for found in documents.parse(text, source):
         if isinstance(found, Document) and _is_list(found.obj):
-            yield from found.items("items")
+            yield from found.elements("items")
         else:
             yield found
 
