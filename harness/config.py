@@ -12,16 +12,11 @@ import itertools
 import json
 import re
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 from pathlib import Path
 
-import jsonschema
-import yaml
-
-from harness.errors import ConfigError, yaml_problem
+from harness import documents
+from harness.errors import ConfigError
 from harness.kinds import WORKLOADS
-from harness.unique import strict_loader, unique_pairs
 
 API_VERSION = "winpod-guard/v1alpha1"
 KIND = "PolicyConfig"
@@ -44,15 +39,9 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 _PIPE_PREFIX = "\\\\.\\pipe\\"
 
 
-@cache
 def schema() -> dict:
     """The config file's JSON Schema (also the source of the templates' parameter schemas)."""
-    return json.loads(resources.files("harness").joinpath("schema.json").read_text(encoding="utf-8"))
-
-
-@cache
-def _validator() -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(schema())
+    return documents.schema("schema.json")
 
 
 def default_config() -> dict:
@@ -78,11 +67,13 @@ def load_config(path: str | Path) -> dict:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{source}: cannot read the config file: {exc}") from exc
-    if Path(path).suffix.lower() == ".json":
-        data = _parse_json(text, source)
-    else:
-        data = _parse_yaml(text, source)
-    return validate_config(data, source)
+    syntax = "JSON" if Path(path).suffix.lower() == ".json" else "YAML"
+    try:
+        document = documents.load_json(text, source) if syntax == "JSON" else documents.load(text, source)
+    except documents.Unparsable as exc:
+        where = f"line {exc.line}, column {exc.column}: " if exc.column is not None else ""
+        raise ConfigError(f"{source}: {where}not valid {syntax}: {exc.problem}") from exc
+    return validate_config(document.obj, source)
 
 
 def validate_config(data: object, source: str) -> dict:
@@ -94,9 +85,9 @@ def validate_config(data: object, source: str) -> dict:
     Every load goes through here, so no entry point can use a file that
     leaves an object to no hostprocess constraint (check_coverage).
     """
-    errors = sorted(_validator().iter_errors(data), key=lambda e: _path_key(e.absolute_path))
-    if errors:
-        raise _schema_error(errors[0], data, source)
+    problem = documents.schema_problem("schema.json", data)
+    if problem is not None:
+        raise _schema_error(problem, data, source)
     _check_strings(data, [], data, source)
     seen: dict[str, int] = {}
     for index, entry in enumerate(data["constraints"]):
@@ -127,35 +118,7 @@ def validate_config(data: object, source: str) -> dict:
     return config
 
 
-# --- parsing -------------------------------------------------------------------
-
-
-_StrictLoader = strict_loader(yaml.SafeLoader)
-
-
-def _parse_yaml(text: str, source: str) -> object:
-    try:
-        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark, problem = yaml_problem(exc)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        raise ConfigError(f"{source}: {where}not valid YAML: {problem}") from exc
-
-
-def _parse_json(text: str, source: str) -> object:
-    try:
-        return json.loads(text, object_pairs_hook=unique_pairs)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"{source}: line {exc.lineno}, column {exc.colno}: not valid JSON: {exc.msg}") from exc
-    except ValueError as exc:
-        raise ConfigError(f"{source}: not valid JSON: {exc}") from exc
-
-
 # --- messages ------------------------------------------------------------------
-
-
-def _path_key(path) -> tuple:
-    return tuple((0, part, "") if isinstance(part, int) else (1, 0, str(part)) for part in path)
 
 
 def _field(path) -> str:
@@ -183,19 +146,14 @@ def _where(data: dict, index: int) -> str:
     return f"constraint constraints[{index}]"
 
 
-def _schema_error(error: jsonschema.ValidationError, data: object, source: str) -> ConfigError:
-    path = list(error.absolute_path)
+def _schema_error(problem: documents.SchemaProblem, data: object, source: str) -> ConfigError:
+    error, path = problem.error, problem.path
     value = error.instance
     if error.validator == "required":
-        missing = [key for key in error.validator_value if key not in value]
-        path.append(missing[0])
         expected = "a value (the field is required)"
         got = "got none"
     elif error.validator == "additionalProperties":
-        allowed = sorted(error.schema.get("properties", {}))
-        unknown = sorted(str(key) for key in value if key not in allowed)
-        path.append(unknown[0])
-        expected, got = _unknown_key(data, path, allowed)
+        expected, got = _unknown_key(data, path, sorted(error.schema.get("properties", {})))
     elif error.validator == "type":
         types = error.validator_value if isinstance(error.validator_value, list) else [error.validator_value]
         expected = " or ".join(_TYPE_NAMES[t] for t in types)

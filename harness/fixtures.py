@@ -1,8 +1,10 @@
 """Fixture files: load, validate and expand them into cases the decision API can judge.
 
-The format is documented in ``fixtures/README.md``. Every authoring mistake is a
-``FixtureError`` naming the file (and line), the case and the field, raised
-before any case is sent to OPA.
+The format is documented in ``fixtures/README.md`` and said by
+``harness/fixture.schema.json``; the checks here say the rest (a patch that
+applies, base and config files that exist, codes in the closed list, unique
+case names). Every authoring mistake is a ``FixtureError`` naming the file (and
+line), the case and the field, raised before any case is sent to OPA.
 """
 
 from __future__ import annotations
@@ -15,22 +17,24 @@ import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import jsonpatch
-import yaml
+import jsonschema
 
+from harness import documents
 from harness.config import load_config
-from harness.errors import ConfigError, FixtureError, yaml_problem
+from harness.documents import Document, Steps
+from harness.errors import ConfigError, FixtureError
 from harness.kinds import WORKLOADS, api_group
-from harness.unique import refuse_duplicate_keys
 
 logger = logging.getLogger(__name__)
 
 API_VERSION = "winpod-guard/v1alpha1"
 KIND = "Fixture"
 BUILTIN = "builtin"
-SHAPES = ("manifest", "admissionreview", "gatekeeper")
+SCHEMA = "fixture.schema.json"
 
 # DESIGN.md "Violation codes": the set is closed, so a typo in a fixture is an
 # authoring error rather than an expectation that can never be met.
@@ -52,12 +56,6 @@ CODES = frozenset(
         "hostpath.malformed",
     }
 )
-ACTIONS = ("deny", "warn", "dryrun")
-
-_FILE_KEYS = {"apiVersion", "kind", "description", "base", "config", "shape", "workload", "cases"}
-_CASE_KEYS = {"name", "description", "base", "patch", "config", "shape", "workload", "requestNamespace", "expect"}
-_EXPECT_KEYS = {"allowed", "violations"}
-_VIOLATION_KEYS = {"code", "constraint", "enforcementAction", "field"}
 
 
 # --- the model -------------------------------------------------------------------
@@ -241,59 +239,22 @@ def wrap_input(obj: object, shape: str, namespace: str | None = None) -> object:
     return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"uid": uid, **request}}
 
 
-# --- YAML with line numbers ------------------------------------------------------
+# --- reading ---------------------------------------------------------------------
 
 
-class _Mapping(dict):
-    """A mapping that remembers its lines (its start, each key's), for error messages."""
-
-    line = 0
-    key_lines: dict
-
-
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader that records lines and refuses a key given twice (YAML keeps the last silently)."""
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Mapping:
-    mapping = _Mapping()
-    mapping.line = node.start_mark.line + 1
-    mapping.key_lines = {}
-    yield mapping
-    refuse_duplicate_keys(loader, node)
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        mapping[key] = loader.construct_object(value_node, deep=True)
-        mapping.key_lines[key] = key_node.start_mark.line + 1
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
-def _plain(value: object) -> object:
-    """``value`` without line bookkeeping: what goes into manifests and patches."""
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_plain(item) for item in value]
-    return value
-
-
-def _read_yaml(path: Path, display: str) -> object:
+def _read_yaml(path: Path, display: str) -> Document:
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise FixtureError(f"{display}: cannot read: {exc}") from exc
     try:
-        documents = list(yaml.load_all(text, Loader=_LineLoader))  # noqa: S506 - a SafeLoader subclass
-    except yaml.YAMLError as exc:
-        mark, problem = yaml_problem(exc)
-        line = f":{mark.line + 1}" if mark else ""
-        raise FixtureError(f"{display}{line}: not valid YAML: {problem}") from exc
-    documents = [doc for doc in documents if doc is not None]
-    if len(documents) != 1:
-        raise FixtureError(f"{display}: expected one YAML document, got {len(documents)}")
-    return documents[0]
+        found = documents.load_all(text, display)
+    except documents.Unparsable as exc:
+        line = f":{exc.line}" if exc.column is not None else ""
+        raise FixtureError(f"{display}{line}: not valid YAML: {exc.problem}") from exc
+    if len(found) != 1:
+        raise FixtureError(f"{display}: expected one YAML document, got {len(found)}")
+    return found[0]
 
 
 # --- loading ---------------------------------------------------------------------
@@ -319,11 +280,11 @@ class _Loader:
     def load_file(self, path: Path, explicit: bool) -> list[Case]:
         display = self.display(path)
         document = _read_yaml(path, display)
-        if not _is_fixture(document):
-            if explicit or (isinstance(document, dict) and "cases" in document):
+        if not _is_fixture(document.obj):
+            if explicit or (isinstance(document.obj, dict) and "cases" in document.obj):
                 raise FixtureError(
-                    f"{display}:{getattr(document, 'line', 1)}: expected a fixture "
-                    f"(apiVersion: {API_VERSION}, kind: {KIND}), got {_kind_of(document)}"
+                    f"{display}:{document.line if isinstance(document.obj, dict) else 1}: expected a fixture "
+                    f"(apiVersion: {API_VERSION}, kind: {KIND}), got {_kind_of(document.obj)}"
                 )
             logger.debug("%s is not a fixture file, skipped", display)
             return []
@@ -332,78 +293,83 @@ class _Loader:
 
 
 class _FileLoader:
-    def __init__(self, loader: _Loader, path: Path, display: str, document: _Mapping):
+    def __init__(self, loader: _Loader, path: Path, display: str, document: Document):
         self.loader = loader
         self.path = path
         self.display = display
         self.document = document
+        self.data = document.obj
 
-    def fail(self, node: object, case: str | None, field_name: str, problem: str, key: object = None) -> FixtureError:
-        """The error for ``field_name`` of ``node``, on the line of ``key`` when given."""
-        line = getattr(node, "key_lines", {}).get(key) or getattr(node, "line", None) or self.document.line
-        where = f"{self.display}:{line}: " + (f"case {case!r}: " if case else "")
-        return FixtureError(f"{where}field {field_name}: {problem}")
+    def fail(self, at: Steps, case: str | None, field_name: str, problem: str, key: object = None) -> FixtureError:
+        """The error for ``field_name`` of the mapping at ``at``, on the line of ``key`` when it has it."""
+        return FixtureError(f"{self.display}:{self.line(at, key)}: " + (f"case {case!r}: " if case else "")
+                            + f"field {field_name}: {problem}")
+
+    def line(self, at: Steps, key: object) -> int:
+        node = self.data
+        for step in at:
+            node = node[step]
+        return self.document.line_of([*at, key]) if isinstance(node, dict) and key in node \
+            else self.document.start_of(at)
+
+    def schema_failure(self, problem: documents.SchemaProblem) -> FixtureError:
+        """The message for what the schema refuses: the field the deepest description covers, and that
+        description as what was expected (an unknown key: the keys there are)."""
+        path = problem.path
+        if problem.error.validator == "additionalProperties":
+            keys = ", ".join(sorted(problem.error.schema["properties"]))
+            at, what = path, f"unknown key; expected one of {keys}"
+        else:
+            at, expected = _described(path)
+            what = f"expected {expected}, got {_show(_value_at(self.data, at))}"
+        case = None
+        if len(at) > 2 and at[0] == "cases" and _is_name(self.data["cases"][at[1]].get("name")):
+            case, shown = self.data["cases"][at[1]]["name"], at[2:]
+        else:
+            shown = at
+        return self.fail(at[:-1], case, _field(shown), what, at[-1])
 
     def cases(self) -> list[Case]:
-        doc = self.document
-        self.check_keys(doc, _FILE_KEYS, None, "")
-        cases = doc.get("cases")
-        if not isinstance(cases, list) or not cases:
-            raise self.fail(doc, None, "cases", f"expected a non-empty list of cases, got {_show(cases)}")
+        problem = documents.schema_problem(SCHEMA, self.data)
+        if problem is not None:
+            raise self.schema_failure(problem)
         seen: dict[str, int] = {}
         result: list[Case] = []
-        for index, raw in enumerate(cases):
-            if not isinstance(raw, dict):
-                raise self.fail(doc, None, f"cases[{index}]", f"expected a mapping, got {_show(raw)}")
-            name = raw.get("name")
-            if not isinstance(name, str) or not name.strip() or name != name.strip() or "::" in name:
-                raise self.fail(raw, None, f"cases[{index}].name",
-                                f"expected a non-empty name without surrounding blanks or '::', got {_show(name)}")
+        for index, raw in enumerate(self.data["cases"]):
+            at = ("cases", index)
+            name = raw["name"]
             if name in seen:
-                raise self.fail(raw, name, "name", f"expected a unique case name, cases[{seen[name]}] has it too")
+                raise self.fail(at, name, "name", f"expected a unique case name, cases[{seen[name]}] has it too")
             seen[name] = index
-            result.extend(self.case(raw, name))
+            result.extend(self.case(raw, at, name))
         return result
 
-    def check_keys(self, node: dict, allowed: set[str], case: str | None, prefix: str) -> None:
-        for key in node:
-            if key not in allowed:
-                raise self.fail(node, case, f"{prefix}{key}",
-                                f"unknown key; expected one of {', '.join(sorted(allowed))}", key)
-
-    def setting(self, raw: _Mapping, key: str, default: object = None) -> tuple[object, _Mapping]:
-        """A case's ``key``, else the file's default, else ``default``; and the mapping it came from."""
-        for node in (raw, self.document):
+    def setting(self, raw: dict, at: Steps, key: str, default: object = None) -> tuple[object, Steps]:
+        """A case's ``key``, else the file's default, else ``default``; and where the mapping it came from is."""
+        for node, where in ((raw, at), (self.data, ())):
             if key in node:
-                return node[key], node
-        return default, raw
+                return node[key], where
+        return default, at
 
-    def case(self, raw: _Mapping, name: str) -> list[Case]:
-        self.check_keys(raw, _CASE_KEYS, name, "")
+    def case(self, raw: dict, at: Steps, name: str) -> list[Case]:
         description = raw.get("description", "")
-        if not isinstance(description, str):
-            raise self.fail(raw, name, "description", f"expected a string, got {_show(description)}", "description")
-        manifest = self.patch(self.base(raw, name), raw, name)
+        manifest = self.patch(self.base(raw, at, name), raw, at, name)
         odd = _non_json(manifest)
         if odd is not None:
             value, pointer = odd
-            raise self.fail(raw, name, "patch" if "patch" in raw else "base", "expected JSON values only (quote dates "
+            raise self.fail(at, name, "patch" if "patch" in raw else "base", "expected JSON values only (quote dates "
                             f"and the like), got {value!r} at {pointer or '/'}", "patch" if "patch" in raw else "base")
-        config = self.config(raw, name)
-        shapes = self.choices(raw, name, "shape", "manifest", SHAPES)
-        workloads = self.choices(raw, name, "workload", "Pod", tuple(WORKLOADS))
+        config = self.config(raw, at, name)
+        shapes = self.choices(raw, at, "shape", "manifest")
+        workloads = self.choices(raw, at, "workload", "Pod")
         namespace = raw.get("requestNamespace")
-        if namespace is not None:
-            if not isinstance(namespace, str) or not namespace:
-                raise self.fail(raw, name, "requestNamespace", f"expected a namespace name, got {_show(namespace)}",
-                                "requestNamespace")
-            if "manifest" in shapes:
-                raise self.fail(raw, name, "requestNamespace", "expected only shapes admissionreview and gatekeeper "
-                                "with it: a bare manifest has no request namespace", "requestNamespace")
+        if namespace is not None and "manifest" in shapes:
+            raise self.fail(at, name, "requestNamespace", "expected only shapes admissionreview and gatekeeper "
+                            "with it: a bare manifest has no request namespace", "requestNamespace")
         if workloads != ["Pod"] and (not isinstance(manifest, dict) or manifest.get("kind") != "Pod"):
-            raise self.fail(self.setting(raw, "workload")[1], name, "workload",
+            raise self.fail(self.setting(raw, at, "workload")[1], name, "workload",
                             f"expected the patched base to be a Pod to wrap it, got {_kind_of(manifest)}", "workload")
-        expect = self.expect(raw, name)
+        expect = self.expect(raw, at, name)
         expanded = []
         several = len(shapes) * len(workloads) > 1
         for workload, shape in itertools.product(workloads, shapes):
@@ -413,7 +379,7 @@ class _FileLoader:
                     file=self.path,
                     display=self.display,
                     name=f"{name}[{','.join(labels)}]" if several else name,
-                    line=raw.line,
+                    line=self.document.start_of(at),
                     description=description,
                     input=wrap_input(wrap_pod(manifest, workload) if workload != "Pod" else manifest, shape, namespace),
                     config=config,
@@ -422,11 +388,11 @@ class _FileLoader:
             )
         return expanded
 
-    def base(self, raw: _Mapping, name: str) -> object:
-        spec, node = self.setting(raw, "base")
+    def base(self, raw: dict, at: Steps, name: str) -> object:
+        spec, node = self.setting(raw, at, "base")
         if isinstance(spec, dict):
-            return _plain(spec)
-        if not isinstance(spec, str) or not spec:
+            return spec
+        if spec is None:
             raise self.fail(node, name, "base", f"expected a manifest file or an inline manifest, got {_show(spec)}",
                             "base")
         path = (self.path.parent / spec).resolve()
@@ -434,37 +400,31 @@ class _FileLoader:
             if not path.is_file():
                 raise self.fail(node, name, "base", f"expected an existing file, {spec} is not one", "base")
             try:
-                self.loader.bases[path] = _plain(_read_yaml(path, self.loader.display(path)))
+                self.loader.bases[path] = _read_yaml(path, self.loader.display(path)).obj
             except FixtureError as exc:
                 raise self.fail(node, name, "base", str(exc), "base") from exc
         self.loader.sources.add(path)
         return self.loader.bases[path]
 
-    def patch(self, base: object, raw: _Mapping, name: str) -> object:
-        operations = raw.get("patch", [])
-        if not isinstance(operations, list):
-            raise self.fail(raw, name, "patch", f"expected a list of RFC 6902 operations, got {_show(operations)}",
-                            "patch")
+    def patch(self, base: object, raw: dict, at: Steps, name: str) -> object:
         document = copy.deepcopy(base)
-        for index, operation in enumerate(operations):
+        for index, operation in enumerate(raw.get("patch", [])):
             where = f"patch[{index}]"
             if isinstance(operation, dict):
                 where += f" ({operation.get('op')} {operation.get('path')})"
             try:
-                document = jsonpatch.apply_patch(document, [_plain(operation)])
+                document = jsonpatch.apply_patch(document, [operation])
             except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException, TypeError) as exc:
-                node = operation if isinstance(operation, _Mapping) else raw
+                node = (*at, "patch", index) if isinstance(operation, dict) else at
                 raise self.fail(node, name, where, f"does not apply: {_short(str(exc))}", "patch") from exc
         return document
 
-    def config(self, raw: _Mapping, name: str) -> Path | None:
-        spec, node = self.setting(raw, "config")
+    def config(self, raw: dict, at: Steps, name: str) -> Path | None:
+        spec, node = self.setting(raw, at, "config")
         if spec is None:
             return self.loader.default_config
         if spec == BUILTIN:
             return None
-        if not isinstance(spec, str) or not spec:
-            raise self.fail(node, name, "config", f"expected a config file or {BUILTIN!r}, got {_show(spec)}", "config")
         path = (self.path.parent / spec).resolve()
         if path not in self.loader.configs:
             if not path.is_file():
@@ -476,61 +436,77 @@ class _FileLoader:
         self.loader.sources.add(path)
         return path
 
-    def choices(self, raw: _Mapping, name: str, key: str, default: str, allowed: tuple[str, ...]) -> list[str]:
-        value, node = self.setting(raw, key, default)
-        values = value if isinstance(value, list) else [value]
-        if not values or any(not isinstance(v, str) or v not in allowed for v in values) \
-                or len(set(values)) != len(values):
-            raise self.fail(node, name, key, f"expected one of {', '.join(allowed)} or a list of them without "
-                                             f"repeats, got {_show(value)}", key)
-        return list(values)
+    def choices(self, raw: dict, at: Steps, key: str, default: str) -> list[str]:
+        value = self.setting(raw, at, key, default)[0]
+        return list(value) if isinstance(value, list) else [value]
 
-    def expect(self, raw: _Mapping, name: str) -> Expectation:
-        node = raw.get("expect")
-        if not isinstance(node, dict):
-            raise self.fail(raw, name, "expect", f"expected a mapping with allowed (and violations), got {_show(node)}",
-                            "expect")
-        self.check_keys(node, _EXPECT_KEYS, name, "expect.")
-        allowed = node.get("allowed")
-        if not isinstance(allowed, bool):
-            raise self.fail(node, name, "expect.allowed", f"expected true or false, got {_show(allowed)}", "allowed")
+    def expect(self, raw: dict, at: Steps, name: str) -> Expectation:
+        node = raw["expect"]
+        at = (*at, "expect")
+        allowed = node["allowed"]
         if "violations" not in node:
             return Expectation(allowed)
-        entries = node["violations"]
-        if not isinstance(entries, list):
-            raise self.fail(node, name, "expect.violations", f"expected a list of codes or mappings, got "
-                                                             f"{_show(entries)}", "violations")
-        patterns = tuple(self.violation(entry, node, name, f"expect.violations[{index}]")
-                         for index, entry in enumerate(entries))
+        patterns = tuple(self.violation(entry, at, index, name) for index, entry in enumerate(node["violations"]))
         if len(set(patterns)) != len(patterns):
-            raise self.fail(node, name, "expect.violations", "expected each violation once: the list is a set",
+            raise self.fail(at, name, "expect.violations", "expected each violation once: the list is a set",
                             "violations")
         if allowed and any(p.enforcement_action == "deny" for p in patterns):
-            raise self.fail(node, name, "expect.allowed", "expected false: a deny violation is expected", "allowed")
+            raise self.fail(at, name, "expect.allowed", "expected false: a deny violation is expected", "allowed")
         return Expectation(allowed, patterns)
 
-    def violation(self, entry: object, parent: _Mapping, name: str, where: str) -> ViolationPattern:
+    def violation(self, entry: str | dict, parent: Steps, index: int, name: str) -> ViolationPattern:
         """One ``expect.violations`` entry: a code, or a mapping of code, constraint, enforcementAction, field."""
         if isinstance(entry, str):
             entry, node = {"code": entry}, parent
-        elif isinstance(entry, _Mapping):
-            self.check_keys(entry, _VIOLATION_KEYS, name, f"{where}.")
-            node = entry
         else:
-            raise self.fail(parent, name, where, f"expected a code or a mapping, got {_show(entry)}", "violations")
+            node = (*parent, "violations", index)
         code = entry.get("code")
         if not isinstance(code, str) or code not in CODES:
-            raise self.fail(node, name, f"{where}.code",
+            raise self.fail(node, name, f"expect.violations[{index}].code",
                             f"expected a violation code ({', '.join(sorted(CODES))}), got {_show(code)}", "code")
-        for key in ("constraint", "field"):
-            if key in entry and (not isinstance(entry[key], str) or not entry[key]):
-                raise self.fail(node, name, f"{where}.{key}", f"expected a non-empty string, got {_show(entry[key])}",
-                                key)
-        action = entry.get("enforcementAction")
-        if action is not None and action not in ACTIONS:
-            raise self.fail(node, name, f"{where}.enforcementAction",
-                            f"expected one of {', '.join(ACTIONS)}, got {_show(action)}", "enforcementAction")
-        return ViolationPattern(code, entry.get("constraint"), action, entry.get("field"))
+        return ViolationPattern(code, entry.get("constraint"), entry.get("enforcementAction"), entry.get("field"))
+
+
+def _described(path: Steps) -> tuple[Steps, str]:
+    """The longest start of ``path`` whose schema has a description, and that description."""
+    root = documents.schema(SCHEMA)
+    node, found = root, ([], "a fixture")
+    for depth, step in enumerate(path, start=1):
+        key = "properties" if isinstance(step, str) else "items"
+        child = node.get(key)
+        if isinstance(step, str):
+            child = (child or {}).get(step)
+        if child is None:
+            break
+        while "$ref" in child:
+            child = root["$defs"][child["$ref"].rpartition("/")[2]]
+        node = child
+        if "description" in node:
+            found = (path[:depth], node["description"])
+    return found
+
+
+def _value_at(data: object, path: Steps) -> object:
+    """The value at ``path``; None for a key that is missing (what the schema requires)."""
+    for step in path:
+        try:
+            data = data[step]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
+
+
+def _is_name(name: object) -> bool:
+    return _name_validator().is_valid(name)
+
+
+@cache
+def _name_validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(documents.schema(SCHEMA)["$defs"]["case"]["properties"]["name"])
+
+
+def _field(path: Steps) -> str:
+    return "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in path).lstrip(".")
 
 
 def _rebase_fields(expect: Expectation, workload: str) -> Expectation:
@@ -577,7 +553,7 @@ def _kind_of(document: object) -> str:
 
 
 def _show(value: object) -> str:
-    text = repr(_plain(value))
+    text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
 
 

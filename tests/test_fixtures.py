@@ -8,10 +8,12 @@ config) and each test reads its own decision from that cache.
 import textwrap
 from pathlib import Path
 
+import jsonschema
 import pytest
 
+from harness import documents
 from harness.errors import ConfigError, FixtureError
-from harness.fixtures import Expectation, ViolationPattern, load_fixtures, pod_spec_field, wrap_input, wrap_pod
+from harness.fixtures import SCHEMA, Expectation, ViolationPattern, load_fixtures, pod_spec_field, wrap_input, wrap_pod
 from harness.kinds import WORKLOADS
 from harness.report import failure
 from harness.testcmd import evaluate
@@ -196,10 +198,28 @@ def test_directories_skip_manifests_and_configs(tmp_path):
         pytest.param("- {name: 'a::b', expect: {allowed: true}}\n",
                      "field cases[0].name: expected a non-empty name without surrounding blanks or '::'",
                      id="name-with-separator"),
+        pytest.param("- name: a\n  expect:\n    allowed: false\n    violations:\n"
+                     "      - {code: users.not-allowed, constrain: x}\n",
+                     "cases.yaml:10: case 'a': field expect.violations[0].constrain: unknown key; expected one of code, "
+                     "constraint, enforcementAction, field", id="unknown-violation-key"),
+        pytest.param("- {name: a, shape: [gatekeeper, gatekeeper], expect: {allowed: true}}\n",
+                     "cases.yaml:6: case 'a': field shape: expected one of manifest, admissionreview, gatekeeper or a "
+                     "list of them without repeats, got ['gatekeeper', 'gatekeeper']", id="repeated-shape"),
+        pytest.param("- name: a\n  shape: gatekeeper\n  requestNamespace: ''\n  expect: {allowed: true}\n",
+                     "cases.yaml:8: case 'a': field requestNamespace: expected a namespace name, got ''",
+                     id="empty-request-namespace"),
     ],
 )
 def test_authoring_mistakes_name_file_line_case_and_field(tmp_path, cases, expected):
     assert expected in load_error(fixture(tmp_path, cases))
+
+
+def test_the_schema_is_valid_and_lists_the_governed_kinds():
+    schema = documents.schema(SCHEMA)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    workload = schema["$defs"]["workload"]
+    assert workload["items"]["enum"] == workload["anyOf"][1]["enum"] == list(WORKLOADS)
+    assert workload["description"].startswith(f"one of {', '.join(WORKLOADS)} or")
 
 
 def test_workload_needs_a_pod(tmp_path):
