@@ -23,7 +23,7 @@ from pathlib import Path
 import jsonpatch
 import jsonschema
 
-from harness import documents
+from harness import documents, rules
 from harness.config import load_config
 from harness.documents import Document, Steps
 from harness.errors import ConfigError, FixtureError
@@ -36,26 +36,10 @@ KIND = "Fixture"
 BUILTIN = "builtin"
 SCHEMA = "fixture.schema.json"
 
-# DESIGN.md "Violation codes": the set is closed, so a typo in a fixture is an
-# authoring error rather than an expectation that can never be met.
-CODES = frozenset(
-    {
-        "hostprocess.not-allowed",
-        "hostprocess.mixed",
-        "hostprocess.host-network",
-        "hostprocess.user",
-        "hostprocess.image",
-        "hostprocess.inherit-user",
-        "hostprocess.malformed",
-        "users.not-allowed",
-        "users.malformed",
-        "hostpath.not-allowed",
-        "hostpath.writable",
-        "hostpath.admin-user",
-        "hostpath.subpath",
-        "hostpath.malformed",
-    }
-)
+# The rules' codes (their METADATA, harness/rules.py): the set is closed, so
+# a typo in a fixture is an authoring error rather than an expectation that
+# can never be met.
+CODES = rules.codes()
 
 
 # --- the model -------------------------------------------------------------------
