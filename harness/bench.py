@@ -26,7 +26,7 @@ from pathlib import Path
 from harness import audit, manifests
 from harness.config import load_config
 from harness.errors import HarnessError
-from harness.fixtures import wrap_pod
+from harness.inputs import wrap_pod
 from harness.kinds import WORKLOADS
 from harness.opa import BATCH_CHUNK, BATCH_PATH, DECISION_PATH, OpaServer
 from harness.tools import REPO_ROOT

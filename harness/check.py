@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from harness import manifests
 from harness.config import load_config
 from harness.errors import HarnessError, ManifestError
-from harness.fixtures import verdict
+from harness.inputs import verdict
 from harness.kinds import identity, metadata
 from harness.opa import add_server_arguments, serving
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from harness.errors import ConfigError, FixtureError
-from harness.fixtures import Expectation, ViolationPattern, load_fixtures, pod_spec_field, wrap_input, wrap_pod
+from harness.fixtures import Expectation, ViolationPattern, load_fixtures
+from harness.inputs import pod_spec_field, wrap_input, wrap_pod
 from harness.kinds import WORKLOADS
 from harness.report import failure
 from harness.testcmd import evaluate
