@@ -35,7 +35,7 @@ import docker.errors
 import requests
 
 from harness.errors import DockerUnavailable, HarnessError, OpaError
-from harness.image import OFFICIAL_REPOSITORY, PULL_TIMEOUT, resolve_image
+from harness.opa.docker import OFFICIAL_REPOSITORY, PULL_TIMEOUT, resolve_image
 from harness.tools import REPO_ROOT, tool_path
 
 logger = logging.getLogger(__name__)
