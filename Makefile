@@ -96,13 +96,13 @@ BUNDLE_CONFIG ?= winpod-config.yaml
 
 .PHONY: bundle
 bundle: setup ## build dist/winpod-bundle.tar.gz: the policies (roots winpod, lib) with BUNDLE_CONFIG inside (empty: built-in default)
-	$(PY) -m harness.bundle $(if $(BUNDLE_CONFIG),--config $(BUNDLE_CONFIG)) --revision $(REVISION) -o dist/winpod-bundle.tar.gz
+	$(VENV)/bin/winpod bundle $(if $(BUNDLE_CONFIG),--config $(BUNDLE_CONFIG)) --revision $(REVISION) -o dist/winpod-bundle.tar.gz
 
 # --- Gatekeeper --------------------------------------------------------------
 
 .PHONY: generate
 generate: setup ## regenerate gatekeeper/templates from policies/
-	$(PY) -m harness.gatekeeper generate
+	$(VENV)/bin/winpod generate
 
 .PHONY: gator-verify
 gator-verify: setup ## gator verify the template suites
@@ -125,7 +125,7 @@ demo: setup ## start OPA in a container, load the policies, run the fixture corp
 
 .PHONY: bench
 bench: setup ## benchmarks: OPA cold start, decisions/s, rule evaluation time
-	$(PY) -m harness.bench
+	$(VENV)/bin/winpod bench
 
 .PHONY: clean
 clean: ## remove build output (keeps .tools and .venv)

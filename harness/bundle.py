@@ -1,4 +1,4 @@
-"""``python -m harness.bundle`` (``make bundle``): the policies as an OPA bundle, config included.
+"""``winpod bundle`` (``make bundle``): the policies as an OPA bundle, config included.
 
 A bundle owns its roots (``winpod``, ``lib``), so an OPA server running it refuses
 ``PUT /v1/data/winpod/config``: a bundle deployment carries its config inside,
@@ -6,12 +6,10 @@ at ``winpod/config``, validated exactly as the harness validates a config file.
 Without ``--config`` the bundle runs on the policies' built-in default.
 """
 
-import argparse
 import json
 import logging
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
@@ -47,24 +45,3 @@ def build(output: Path, *, config_path: str | None = None, revision: str = "dev"
         if done.returncode != 0:
             raise HarnessError(f"opa build failed: {done.stderr.strip() or done.stdout.strip()}")
     return output
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.bundle", description=__doc__.splitlines()[0])
-    parser.add_argument("-o", "--output", type=Path, default=Path("dist/winpod-bundle.tar.gz"))
-    parser.add_argument("--config", help="PolicyConfig to carry in the bundle (default: the built-in one)")
-    parser.add_argument("--revision", default="dev")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        path = build(args.output, config_path=args.config, revision=args.revision)
-    except HarnessError as exc:
-        logger.debug("failed", exc_info=True)
-        print(f"bundle: {exc}", file=sys.stderr)
-        return exc.exit_code
-    print(f"{path} (revision {args.revision}, config {args.config or 'built-in default'})")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """Gatekeeper artefacts generated from the same sources the harness uses.
 
-``python -m harness.gatekeeper generate`` (``make generate``) writes
+``winpod generate`` (``make generate``) writes
 
 - ``gatekeeper/templates/<rule>.yaml``: one ConstraintTemplate per rule, its Rego
   the rule file of ``policies/`` verbatim, its libs the ``lib`` packages the rule
@@ -15,13 +15,11 @@
 ``--check`` writes nothing and fails when any of that is stale.
 """
 
-import argparse
 import hashlib
 import json
 import logging
 import re
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -439,34 +437,3 @@ def generate(paths: Paths = Paths(), bump: str = "patch") -> list[str]:
         path.unlink()
         report.append(f"removed {path.relative_to(paths.gatekeeper.parent)}")
     return report
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.gatekeeper", description=__doc__.split("\n\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    generate_parser = commands.add_parser("generate", help="write gatekeeper/ from policies/, schema.json and winpod-config.yaml")
-    generate_parser.add_argument("--check", action="store_true", help="write nothing; exit 1 when a generated file is stale")
-    generate_parser.add_argument(
-        "--bump", choices=("patch", "minor", "major"), default="patch",
-        help="how far a changed template's version moves (default: patch)",
-    )
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        if args.check:
-            problems = stale()
-            for line in problems:
-                print(f"stale: {line}", file=sys.stderr)
-            if problems:
-                print("run `make generate`", file=sys.stderr)
-            return 1 if problems else 0
-        for line in generate(bump=args.bump):
-            print(line)
-        return 0
-    except HarnessError as exc:
-        print(f"generate: {exc}", file=sys.stderr)
-        return exc.exit_code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

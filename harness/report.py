@@ -7,7 +7,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from harness.fixtures import Case, verdict
+from harness.fixtures import Case
+from harness.inputs import verdict
 
 
 @dataclass(frozen=True)

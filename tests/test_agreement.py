@@ -22,8 +22,9 @@ import pytest
 import yaml
 
 from harness.config import default_config, load_config, validate_config
-from harness.fixtures import load_fixtures, wrap_pod
+from harness.fixtures import load_fixtures
 from harness.gatekeeper import Paths, constraint_documents, gator_test, render
+from harness.inputs import wrap_pod
 from harness.kinds import WORKLOADS
 from harness.tools import REPO_ROOT
 

@@ -13,9 +13,9 @@ from collections import Counter
 import pytest
 from sarif import loader as sarif_loader
 
-from harness import audit, manifests
-from harness.cli import main
-from harness.fixtures import wrap_pod
+from harness import manifests
+from harness.cli import audit, main
+from harness.inputs import wrap_pod
 from harness.kinds import WORKLOADS
 from harness.tools import REPO_ROOT
 

@@ -1,5 +1,6 @@
 """``winpod test`` and ``winpod check`` as a user runs them: real processes, real OPA, exit codes and reports."""
 
+import ast
 import json
 import os
 import queue
@@ -338,3 +339,17 @@ def test_check_malformed_documents_exit_2_naming_file_and_document(tmp_path):
     assert second == "bad.yaml document 4 (line 30): expected a Kubernetes object, it has no kind"
     # The wording is libyaml's or PyYAML's, whichever parses; the place is ours.
     assert third.startswith("bad.yaml document 5 (line 33): invalid YAML: ")
+
+
+def test_nothing_below_the_cli_imports_it():
+    # The layers of DESIGN.md "Harness": the command line uses the rest, never the other way round.
+    importers = []
+    for path in sorted((REPO_ROOT / "harness").rglob("*.py")):
+        if (REPO_ROOT / "harness" / "cli") in path.parents:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            # ``from harness import cli`` names the module as harness.cli too.
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [f"{node.module}.{a.name}" for a in node.names] if isinstance(node, ast.ImportFrom) else []
+            importers += [f"{path.relative_to(REPO_ROOT)}: {n}" for n in names if n.split(".")[:2] == ["harness", "cli"]]
+    assert importers == []

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from harness import bench, bundle, cli
+from harness import bundle, cli
 from harness.config import (
     Representative,
     load_config,
@@ -397,7 +397,7 @@ def test_the_bundle_refuses_an_uncovered_config_and_writes_nothing(uncovered):
 
 
 def test_bench_refuses_an_uncovered_config(uncovered, capsys):
-    assert bench.main(["--config", str(uncovered)]) == 2
+    assert cli.main(["bench", "--config", str(uncovered)]) == 2
     assert capsys.readouterr().err == f"bench: {uncovered}: {EXPECTED}; {ADVICE}\n"
 
 

@@ -12,11 +12,12 @@ import jsonschema
 import pytest
 
 from harness import documents
+from harness.cli.test import evaluate
 from harness.errors import ConfigError, FixtureError
-from harness.fixtures import SCHEMA, Expectation, ViolationPattern, load_fixtures, pod_spec_field, wrap_input, wrap_pod
+from harness.fixtures import SCHEMA, Expectation, ViolationPattern, load_fixtures
+from harness.inputs import pod_spec_field, wrap_input, wrap_pod
 from harness.kinds import WORKLOADS
 from harness.report import failure
-from harness.testcmd import evaluate
 from harness.tools import REPO_ROOT
 
 CORPUS = load_fixtures([REPO_ROOT / "fixtures"], root=REPO_ROOT)

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from harness import manifests
-from harness.bench import POD_SPECS, corpus
+from harness.cli.bench import POD_SPECS, corpus
 from harness.errors import ManifestError
 
 MULTI = textwrap.dedent("""\

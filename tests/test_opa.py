@@ -17,9 +17,9 @@ import docker.errors
 import pytest
 import requests
 
-from harness import image
 from harness.errors import OpaError
 from harness.opa import LABEL, OWNER_PID_LABEL, RUN_ID_ENV, RUN_LABEL, OpaServer
+from harness.opa import docker as image
 from harness.tools import tool_path
 
 DATA = Path(__file__).parent / "data" / "opa"
@@ -223,11 +223,11 @@ def test_an_image_is_built_from_the_pinned_opa_when_none_can_be_had(monkeypatch:
     binary = tool_path("opa").resolve()
     built = f"{repository}:{image.opa_version(binary)}"
     missing = "localhost:1/winpod-guard/missing:0"
-    caplog.set_level(logging.INFO, logger="harness.image")
+    caplog.set_level(logging.INFO, logger="harness.opa.docker")
     try:
         with OpaServer.docker(missing) as opa:
             assert f"image {built}," in opa.description
-        (line,) = [r.getMessage() for r in caplog.records if r.name == "harness.image"]
+        (line,) = [r.getMessage() for r in caplog.records if r.name == "harness.opa.docker"]
         assert line.startswith(f"OPA image {built}: built from {binary} ({missing}: ")
     finally:
         client = docker.from_env()

@@ -39,7 +39,7 @@ from hypothesis import HealthCheck, assume, event, find, given, settings
 from hypothesis import strategies as st
 
 from harness.config import load_config, validate_config
-from harness.fixtures import wrap_input, wrap_pod
+from harness.inputs import wrap_input, wrap_pod
 from harness.kinds import WORKLOADS
 from harness.tools import REPO_ROOT
 

@@ -15,11 +15,11 @@ import sys
 from collections.abc import Sequence
 
 from harness import manifests
+from harness.cli.options import add_server_arguments, serving
 from harness.config import load_config
 from harness.errors import HarnessError, ManifestError
-from harness.fixtures import verdict
+from harness.inputs import verdict
 from harness.kinds import identity, metadata
-from harness.opa import add_server_arguments, serving
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -19,11 +19,11 @@ from pathlib import Path, PurePath
 from typing import Any, TextIO
 
 from harness import __version__, manifests
-from harness.cli import prepare_output, write_output
+from harness.cli.options import add_server_arguments, prepare_output, serving, write_output
 from harness.config import load_config
 from harness.errors import HarnessError, ManifestError, OpaError
 from harness.kinds import is_governed, name, namespace
-from harness.opa import BATCH_CHUNK, OpaClient, add_server_arguments, serving
+from harness.opa import OpaClient, map_batches
 
 logger = logging.getLogger(__name__)
 
@@ -127,16 +127,12 @@ def audit(opa: OpaClient, documents: list[manifests.Document], errors: list[mani
 def inventory(opa: OpaClient, documents: list[manifests.Document]) -> list[dict]:
     """Every governed object with a HostProcess container, its accounts and images."""
     governed = [d for d in documents if is_governed(d.obj)]
-    rows = []
-    for start in range(0, len(governed), BATCH_CHUNK):
-        part = governed[start : start + BATCH_CHUNK]
-        for document, entry in zip(part, _inventory_entries(opa, [d.obj for d in part]), strict=True):
-            if entry["containers"]:
-                rows.append({
-                    "namespace": namespace(document.obj), "kind": document.obj["kind"], "name": name(document.obj),
-                    "source": document.source, "line": document.line,
-                    "hostNetwork": entry["hostNetwork"], "containers": entry["containers"],
-                })
+    entries = map_batches([d.obj for d in governed], lambda part, _: _inventory_entries(opa, part))
+    rows = [{
+        "namespace": namespace(document.obj), "kind": document.obj["kind"], "name": name(document.obj),
+        "source": document.source, "line": document.line,
+        "hostNetwork": entry["hostNetwork"], "containers": entry["containers"],
+    } for document, entry in zip(governed, entries, strict=True) if entry["containers"]]
     return sorted(rows, key=lambda r: (r["namespace"], r["kind"], r["name"], r["source"], r["line"]))
 
 

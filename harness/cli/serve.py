@@ -4,9 +4,9 @@ import argparse
 import sys
 from pathlib import Path
 
+from harness.cli.options import add_server_arguments, serving
 from harness.config import load_config
 from harness.errors import OpaError
-from harness.opa import add_server_arguments, serving
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

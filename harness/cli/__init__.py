@@ -1,44 +1,19 @@
-"""The ``winpod`` command line."""
+"""The ``winpod`` command line: one entry point, one logging set-up and one error boundary for every command."""
 
 import argparse
-import importlib
 import logging
 import os
 import sys
-from pathlib import Path
 
+from harness.cli import audit, bench, bundle, check, constraints, generate, serve, test
 from harness.errors import HarnessError
 
 logger = logging.getLogger(__name__)
 
 # Each command is a module with register(subparsers); the parser it adds sets
 # ``func`` to a callable taking the parsed arguments and returning an exit code.
-COMMANDS = ["serve", "constraints", "testcmd", "check", "audit"]
-
-
-def prepare_output(path: str | None) -> None:
-    """Make sure a report can be written to ``path`` before the run that produces it starts."""
-    if path is None:
-        return
-    parent = Path(path).resolve().parent
-    try:
-        parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise HarnessError(f"{path}: cannot write the report: {exc.strerror}") from exc
-    if not os.access(parent, os.W_OK) or Path(path).is_dir():
-        raise HarnessError(f"{path}: cannot write the report: not a writable file")
-
-
-def write_output(path: str | None, text: str) -> None:
-    """``text`` to the file ``path``, or to stdout when there is none."""
-    if path is None:
-        sys.stdout.write(text)
-        sys.stdout.flush()
-        return
-    try:
-        Path(path).write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise HarnessError(f"{path}: cannot write the report: {exc.strerror}") from exc
+# The user's commands first, then the developer ones the Makefile runs.
+COMMANDS = (serve, constraints, test, check, audit, generate, bundle, bench)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,9 +22,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Keep Windows pods from reaching their host: test, check and audit with a real OPA.",
     )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    # The developer commands name themselves in their error lines (``generate: ...``),
+    # as they did when each was a ``python -m`` module of its own.
+    parser.set_defaults(error_prefix="winpod")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(f"harness.{name}").register(subparsers)
+    for command in COMMANDS:
+        command.register(subparsers)
     return parser
 
 
@@ -62,10 +40,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except HarnessError as exc:
         logger.debug("failed", exc_info=True)
-        print(f"winpod: {exc}", file=sys.stderr)
+        print(f"{args.error_prefix}: {exc}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("winpod: interrupted", file=sys.stderr)
+        print(f"{args.error_prefix}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader (| head) has gone: nothing left to say, and nothing to say it to.
@@ -74,9 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         # A file or socket the run needed, not a bug: one line, like any other user-facing error.
         logger.debug("failed", exc_info=True)
-        print(f"winpod: {exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}", file=sys.stderr)
+        print(f"{args.error_prefix}: {exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}",
+              file=sys.stderr)
         return 2
 
-
-if __name__ == "__main__":
-    sys.exit(main())

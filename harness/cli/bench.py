@@ -1,4 +1,4 @@
-"""``python -m harness.bench`` (``make bench``): how fast a real OPA container answers.
+"""``winpod bench`` (``make bench``): how fast a real OPA container answers.
 
 Prints container cold start to healthy (median of 5), decisions per second
 through ``decide`` (one request per object) and ``decide_many`` (the batch
@@ -17,18 +17,17 @@ import argparse
 import json
 import logging
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from harness import audit, manifests
+from harness import manifests
+from harness.cli import audit
 from harness.config import load_config
-from harness.errors import HarnessError
-from harness.fixtures import wrap_pod
+from harness.inputs import wrap_pod
 from harness.kinds import WORKLOADS
-from harness.opa import BATCH_CHUNK, BATCH_PATH, DECISION_PATH, OpaServer
+from harness.opa import BATCH_CHUNK, BATCH_PATH, DECISION_PATH, POLICIES, OpaServer
 from harness.tools import REPO_ROOT
 
 logger = logging.getLogger(__name__)
@@ -136,25 +135,24 @@ def corpus(count: int) -> list[dict]:
     return objects
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m harness.bench", description=__doc__.split("\n\n")[0])
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "bench",
+        help="how fast a real OPA container answers (a developer command)",
+        description=__doc__.split("\n\n")[0],
+    )
     parser.add_argument("--count", type=_positive, default=1000, help="manifests in the corpus (default 1000)")
-    parser.add_argument("--policies", type=Path, default=REPO_ROOT / "policies", metavar="DIR")
+    parser.add_argument("--policies", type=Path, default=POLICIES, metavar="DIR")
     default_config = REPO_ROOT / "winpod-config.yaml"
     parser.add_argument("--config", type=lambda value: Path(value) if value else None, metavar="FILE",
                         default=default_config if default_config.is_file() else None,
                         help="config to decide under (default: winpod-config.yaml if present; '' for the built-in)")
     parser.add_argument("--image", help="OPA image (default: as `winpod serve`)")
-    parser.add_argument("-v", "--verbose", action="count", default=0)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    try:
-        rows, header = _run(args)
-    except HarnessError as exc:
-        logger.debug("failed", exc_info=True)
-        print(f"bench: {exc}", file=sys.stderr)
-        return exc.exit_code
+    parser.set_defaults(func=run, error_prefix="bench")
+
+
+def run(args: argparse.Namespace) -> int:
+    rows, header = _run(args)
     print(header)
     _print_table(rows)
     return 0
@@ -304,6 +302,3 @@ def _print_table(rows: list[tuple[str, str, str, str]]) -> None:
     for measure, value, target, verdict in rows:
         print(f"{measure:<{widths[0]}}  {value:>{widths[1]}}  {target:<{widths[2]}}  {verdict}".rstrip())
 
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -16,10 +16,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from harness.cli import prepare_output, write_output
+from harness.cli.options import add_server_arguments, prepare_output, serving, write_output
 from harness.errors import HarnessError
 from harness.fixtures import Suite, load_fixtures
-from harness.opa import OpaClient, add_server_arguments, serving
+from harness.opa import OpaClient
 from harness.report import FORMATS, CaseResult, summary
 
 logger = logging.getLogger(__name__)

@@ -1,0 +1,72 @@
+"""What the decision is asked about: an object in one of the three input shapes (SPEC 4), and its verdict."""
+
+import copy
+import hashlib
+import json
+
+from harness.kinds import WORKLOADS, api_group
+
+SHAPES = ("manifest", "admissionreview", "gatekeeper")
+
+
+def verdict(allowed: object) -> str:
+    return "allowed" if allowed is True else "denied" if allowed is False else repr(allowed)
+
+
+def wrap_pod(pod: dict, kind: str) -> dict:
+    """``pod`` as the pod template of a ``kind`` workload (SPEC 1 "Objects").
+
+    The workload takes the pod's metadata, so namespace and label matching see
+    the same object; the template keeps the labels, as a controller's would.
+    """
+    if kind == "Pod":
+        return copy.deepcopy(pod)
+    metadata = copy.deepcopy(pod.get("metadata") or {})
+    labels = metadata.get("labels") or {}
+    template = {"metadata": {"labels": copy.deepcopy(labels)} if labels else {}, "spec": copy.deepcopy(pod.get("spec"))}
+    obj: dict = {"apiVersion": WORKLOADS[kind][0], "kind": kind, "metadata": metadata}
+    if kind == "PodTemplate":
+        obj["template"] = template
+    elif kind == "CronJob":
+        obj["spec"] = {"schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": template}}}
+    else:
+        obj["spec"] = {"template": template}
+        if labels:
+            selector = copy.deepcopy(labels)
+            obj["spec"]["selector"] = selector if kind == "ReplicationController" else {"matchLabels": selector}
+    return obj
+
+
+def pod_spec_field(kind: str) -> str:
+    """The field path of the pod spec in a ``kind`` object: ``spec``, ``spec.template.spec``..."""
+    return ".".join((*WORKLOADS[kind][1], "spec"))
+
+
+def wrap_input(obj: object, shape: str, namespace: str | None = None) -> object:
+    """``obj`` in one of the three input shapes of SPEC 4.
+
+    The request namespace is ``namespace`` when given, else the object's own
+    (an API server always sends one for a namespaced object).
+    """
+    if shape == "manifest":
+        return obj
+    metadata = obj.get("metadata") if isinstance(obj, dict) else None
+    metadata = metadata if isinstance(metadata, dict) else {}
+    if namespace is None and isinstance(metadata.get("namespace"), str):
+        namespace = metadata["namespace"]
+    api_version = obj.get("apiVersion") if isinstance(obj, dict) else None
+    api_version = api_version if isinstance(api_version, str) else ""
+    group, version = api_group(api_version), api_version.rpartition("/")[2]
+    request = {
+        "kind": {"group": group, "version": version, "kind": obj.get("kind") if isinstance(obj, dict) else None},
+        "name": metadata.get("name"),
+        "operation": "CREATE",
+        "object": obj,
+    }
+    if namespace is not None:
+        request["namespace"] = namespace
+    if shape == "gatekeeper":
+        return {"review": request}
+    digest = hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
+    uid = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+    return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"uid": uid, **request}}

@@ -1,0 +1,160 @@
+"""A real OPA server for the length of a ``with`` block: start, readiness, teardown, whatever the backend."""
+
+import logging
+import socket
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import requests
+
+from harness.errors import HarnessError, OpaError
+from harness.opa.client import OpaClient
+from harness.opa.docker import PULL_TIMEOUT, DockerBackend
+from harness.opa.process import ProcessBackend
+
+logger = logging.getLogger(__name__)
+
+STARTUP_TIMEOUT = 15.0
+
+# No version check against GitHub: OPA talks to nothing but its client here.
+# Errors only, so a benchmark does not measure OPA writing access logs.
+# Every decision reads the stored config; a read-optimised store keeps it as
+# Rego values instead of converting it on each read.
+# Go's collector at its default (GOGC=100) runs every few decisions on OPA's
+# small heap; at 400 the heap may grow to five times the live data between
+# collections (tens of MB here) and decisions run faster, with a shorter tail
+# (figures in the README's benchmark section).
+_OPA_ENV = {"GOGC": "400"}
+_OPA_FLAGS = ("--skip-version-check", "--log-level", "error", "--optimize-store-for-read-speed")
+# OPA echoes its config labels on /v1/config; a random one tells our server
+# from whatever else may have bound the port first.
+_INSTANCE_LABEL = "winpod_instance"
+
+
+class Backend(Protocol):
+    description: str
+
+    def start(self, port: int, command: Callable[[str], list[str]], env: dict[str, str]) -> None:
+        """Run OPA listening on 127.0.0.1:``port``; ``command(address)`` is its argument list."""
+
+    def exit_code(self) -> int | None: ...
+    def logs(self) -> str: ...
+    def wait(self) -> int: ...
+    def stop(self) -> None: ...
+
+
+def _opa_command(address: str, token: str, extra: Sequence[str]) -> list[str]:
+    return ["run", "--server", "--addr", address, *_OPA_FLAGS, "--set", f"labels.{_INSTANCE_LABEL}={token}", *extra]
+
+
+class OpaServer(OpaClient):
+    """A real OPA server for the length of a ``with`` block, in a container or a subprocess."""
+
+    def __init__(self, backend: Backend, *, port: int | None = None, opa_args: Sequence[str] = (),
+                 startup_timeout: float = STARTUP_TIMEOUT):
+        super().__init__("")
+        self._backend = backend
+        self._port = port
+        self._opa_args = tuple(opa_args)
+        self._startup_timeout = startup_timeout
+
+    @classmethod
+    def docker(
+        cls,
+        image: str | None = None,
+        *,
+        host_network: bool | None = None,
+        port: int | None = None,
+        opa_args: Sequence[str] = (),
+        pull_timeout: float = PULL_TIMEOUT,
+        startup_timeout: float = STARTUP_TIMEOUT,
+    ) -> "OpaServer":
+        """OPA in a Docker container. ``image=None``: the official image of the pinned
+        version if present or pullable, else one built around .tools/bin/opa.
+        ``host_network=None``: host networking when the engine has no bridge network."""
+        return cls(DockerBackend(image, host_network, pull_timeout),
+                   port=port, opa_args=opa_args, startup_timeout=startup_timeout)
+
+    @classmethod
+    def process(
+        cls,
+        *,
+        opa: str | Path | None = None,
+        port: int | None = None,
+        opa_args: Sequence[str] = (),
+        startup_timeout: float = STARTUP_TIMEOUT,
+    ) -> "OpaServer":
+        """``opa run --server`` as a local subprocess (default binary: harness.tools)."""
+        return cls(ProcessBackend(opa), port=port, opa_args=opa_args, startup_timeout=startup_timeout)
+
+    @property
+    def description(self) -> str:
+        return self._backend.description
+
+    def __enter__(self) -> "OpaServer":
+        try:
+            port = self._port or _free_port()
+            token = uuid.uuid4().hex
+            self.url = f"http://127.0.0.1:{port}"
+            self._backend.start(port, lambda address: _opa_command(address, token, self._opa_args), _OPA_ENV)
+            self._wait_ready(token)
+        except BaseException:
+            self._shut_down()
+            raise
+        logger.info("OPA ready at %s (%s)", self.url, self.description)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._shut_down()
+
+    def wait(self) -> int:
+        """Block until the server stops by itself; its exit code."""
+        return self._backend.wait()
+
+    def log_excerpt(self) -> str:
+        """The server log's error lines (else its last lines), for error messages."""
+        try:
+            lines = [line for line in self._backend.logs().splitlines() if line.strip()]
+        except HarnessError as exc:
+            return f"; its log is unavailable: {exc}"
+        chosen = ([line for line in lines if "error" in line.lower()] or lines)[-10:]
+        return "; its log:\n  " + "\n  ".join(chosen) if chosen else "; its log is empty"
+
+    def _wait_ready(self, token: str) -> None:
+        deadline = time.monotonic() + self._startup_timeout
+        while True:
+            code = self._backend.exit_code()
+            if code is not None:
+                raise OpaError(f"OPA exited at start with code {code} ({self.description}){self.log_excerpt()}")
+            if self._answers_as(token):
+                return
+            if time.monotonic() > deadline:
+                raise OpaError(
+                    f"OPA did not answer {self.url}/health within {self._startup_timeout:g}s "
+                    f"({self.description}){self.log_excerpt()}"
+                )
+            time.sleep(0.02)
+
+    def _answers_as(self, token: str) -> bool:
+        try:
+            if self._session.get(f"{self.url}/health", timeout=0.5).status_code != 200:
+                return False
+            labels = self._session.get(f"{self.url}/v1/config", timeout=0.5).json()["result"]["labels"]
+        except (requests.exceptions.RequestException, ValueError, KeyError, TypeError):
+            return False
+        return labels.get(_INSTANCE_LABEL) == token
+
+    def _shut_down(self) -> None:
+        self.close()
+        self._backend.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
