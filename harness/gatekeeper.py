@@ -25,6 +25,7 @@ from pathlib import Path
 
 import yaml
 
+from harness import rules
 from harness.config import RULES, load_config, schema
 from harness.errors import HarnessError
 from harness.kinds import ANY_API_GROUP, match_kinds
@@ -32,7 +33,8 @@ from harness.tools import REPO_ROOT, tool_path
 
 logger = logging.getLogger(__name__)
 
-KINDS = {"hostprocess": "WinpodHostProcess", "users": "WinpodUsers", "hostpath": "WinpodHostPath"}
+# Each rule names its ConstraintTemplate kind in its METADATA (harness/rules.py).
+KINDS = {rule.name: rule.template_kind for rule in rules.rules()}
 TARGET = "admission.k8s.gatekeeper.sh"
 CONSTRAINT_API_VERSION = "constraints.gatekeeper.sh/v1beta1"
 
@@ -115,17 +117,6 @@ def _owning_package(reference: str, modules: dict[str, Module]) -> str | None:
     return None
 
 
-def package_metadata(module: Module) -> dict:
-    """The ``# METADATA`` block right above the package line (title, description)."""
-    lines = module.text[: _PACKAGE.search(module.text).start()].splitlines()
-    try:
-        start = max(i for i, line in enumerate(lines) if line.strip() == "# METADATA")
-    except ValueError:
-        return {}
-    block = [line[2:] if line.startswith("# ") else line.lstrip("#") for line in lines[start + 1 :]]
-    return yaml.safe_load("\n".join(block)) or {}
-
-
 # --- schema ----------------------------------------------------------------------------
 
 
@@ -187,7 +178,7 @@ def template_source(rule: str, modules: dict[str, Module]) -> TemplateSource:
 
 def template(source: TemplateSource, version: str) -> dict:
     kind = KINDS[source.rule]
-    meta = package_metadata(source.module)
+    meta = rules.package_metadata(source.module.text, source.module.path)
     annotations = {"metadata.gatekeeper.sh/title": meta.get("title", kind), "metadata.gatekeeper.sh/version": version}
     if meta.get("description"):
         annotations["description"] = " ".join(meta["description"].split())
