@@ -154,14 +154,9 @@ _is_loud(text) if {
 }
 
 # Where most Windows pods say so, read before the spec is turned into JSON.
-_says_windows(spec) if _is_windows_name(spec.os.name)
+_says_windows(spec) if windows.is_name(spec.os.name)
 
-_says_windows(spec) if _is_windows_name(spec.nodeSelector["kubernetes.io/os"])
-
-_is_windows_name(s) if {
-	is_string(s)
-	lower(s) == "windows"
-}
+_says_windows(spec) if windows.is_name(spec.nodeSelector["kubernetes.io/os"])
 
 # The mounts whose subPath the kubelet expands, one entry per field that
 # does: any subPathExpr, or a subPath with PowerShell's $ or backtick.

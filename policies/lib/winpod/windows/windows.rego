@@ -67,11 +67,11 @@ declares_linux(spec) if spec.nodeSelector["kubernetes.io/os"] == "linux"
 #   Undefined-free: wrong types are lib.winpod.shapes' to report.
 default has_signal(_) := false
 
-has_signal(spec) if _is_windows_name(spec.os.name)
+has_signal(spec) if is_name(spec.os.name)
 
 has_signal(spec) if {
 	some key in os_label_keys
-	_is_windows_name(spec.nodeSelector[key])
+	is_name(spec.nodeSelector[key])
 }
 
 has_signal(spec) if spec.nodeSelector[build_label_key] != null
@@ -84,7 +84,7 @@ has_signal(spec) if {
 
 has_signal(spec) if {
 	some toleration in _array(spec, "tolerations")
-	_is_windows_name(toleration.value)
+	is_name(toleration.value)
 }
 
 has_signal(spec) if spec.securityContext.windowsOptions != null
@@ -101,7 +101,7 @@ _is_windows_expression(expression) if {
 	expression.key in os_label_keys
 	expression.operator == "In"
 	some v in _array(expression, "values")
-	_is_windows_name(v)
+	is_name(v)
 }
 
 _is_windows_expression(expression) if {
@@ -157,7 +157,15 @@ _patterns(p, key, default_value) := p[key] if is_array(p[key])
 
 else := default_value
 
-_is_windows_name(s) if {
+# METADATA
+# scope: document
+# title: is_name
+# description: >-
+#   True for the string windows in any case (an OS name or label value: over
+#   reading a sign is the safe error).
+default is_name(_) := false
+
+is_name(s) if {
 	is_string(s)
 	lower(s) == "windows"
 }
