@@ -44,7 +44,6 @@ CONSTRAINT_API_VERSION = "constraints.gatekeeper.sh/v1beta1"
 _SCHEMA_KEEP = {"type", "description", "properties", "items", "required", "pattern", "minLength", "maxLength", "minItems", "enum"}
 _SCHEMA_DROP = {"additionalProperties"}
 
-_PACKAGE = re.compile(r"^package\s+([\w.]+)\s*$", re.MULTILINE)
 _LIB_REF = re.compile(r"\bdata\.(lib(?:\.\w+)+)")
 _INITIAL_VERSION = "1.0.0"
 
@@ -85,7 +84,7 @@ def read_modules(policies: Path) -> dict[str, Module]:
         if path.name.endswith("_test.rego"):
             continue
         text = path.read_text(encoding="utf-8")
-        found = _PACKAGE.search(text)
+        found = rules.PACKAGE.search(text)
         if not found:
             raise HarnessError(f"{path}: no package line")
         modules[found.group(1)] = Module(found.group(1), path, text)

@@ -20,7 +20,7 @@ from harness.tools import REPO_ROOT
 
 POLICIES = REPO_ROOT / "policies"
 
-_PACKAGE = re.compile(r"^package\s+([\w.]+)\s*$", re.MULTILINE)
+PACKAGE = re.compile(r"^package\s+([\w.]+)\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -36,7 +36,7 @@ class Rule:
 
 def package_metadata(text: str, path: Path) -> dict:
     """The ``# METADATA`` block right above the package line of a Rego module's ``text``."""
-    found = _PACKAGE.search(text)
+    found = PACKAGE.search(text)
     if not found:
         raise HarnessError(f"{path}: no package line")
     lines = text[: found.start()].splitlines()
@@ -63,7 +63,7 @@ def rules(policies: Path = POLICIES) -> tuple[Rule, ...]:
         if "codes" not in custom:
             continue
         name = path.parent.name
-        package = _PACKAGE.search(text).group(1)
+        package = PACKAGE.search(text).group(1)
         codes = custom["codes"]
         if package != f"winpod.{name}" or not isinstance(codes, dict) or not isinstance(custom.get("template"), str):
             raise HarnessError(f"{path}: a rule is package winpod.{name} with custom.codes (a mapping) and custom.template")
