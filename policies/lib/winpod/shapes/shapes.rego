@@ -11,6 +11,13 @@ package lib.winpod.shapes
 
 import data.lib.winpod.windows
 
+# METADATA
+# title: categories
+# description: >-
+#   Every category of problems: which rules read a field. A rule fails closed
+#   on the categories it reads (lib.winpod.rule.malformed).
+categories := {"pod", "user", "image", "os", "volumes"}
+
 # Fail-closed type checks for the slow path (see problems), one row per
 # field read: [path, the types it may have (null is absence), category].
 _pod_fields := [
