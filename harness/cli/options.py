@@ -3,7 +3,6 @@
 import argparse
 import contextlib
 import os
-import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,25 +37,12 @@ def server_from_args(args: argparse.Namespace) -> OpaServer:
 
 @contextlib.contextmanager
 def serving(args: argparse.Namespace, config: dict | None = None) -> Iterator[OpaServer]:
-    """The server the options ask for, with ``--policies`` loaded and ``config`` put (else the built-in one).
-
-    SIGTERM ends the run like Ctrl-C (KeyboardInterrupt), so the ``with`` block
-    still tears the server down; a second SIGTERM cannot interrupt that.
-    """
-
-    def interrupt(signum: int, frame: object) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        with server_from_args(args) as opa:
-            opa.load_policies(args.policies)
-            if config is not None:
-                opa.put_config(config)
-            yield opa
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    """The server the options ask for, with ``--policies`` loaded and ``config`` put (else the built-in one)."""
+    with server_from_args(args) as opa:
+        opa.load_policies(args.policies)
+        if config is not None:
+            opa.put_config(config)
+        yield opa
 
 
 def prepare_output(path: str | None) -> None:

@@ -32,6 +32,7 @@ import requests
 from docker.utils import parse_repository_tag
 
 from harness.errors import DockerUnavailable, HarnessError, OpaError
+from harness.opa import signals
 from harness.opa.client import reason
 from harness.tools import tool_path
 
@@ -225,19 +226,21 @@ class DockerBackend:
         self.description = f"container {name}, image {image}, {'host network' if host_network else 'published port'}"
         try:
             # Create and start separately: when start fails (a port taken), the
-            # created container must still be removed.
-            self._container = self._client.containers.create(
-                image,
-                command(address),
-                name=name,
-                labels=_owner_labels(),
-                user="65534:65534",
-                read_only=True,
-                cap_drop=["ALL"],
-                security_opt=["no-new-privileges"],
-                environment=env,
-                **network,
-            )
+            # created container must still be removed. A signal waits until the
+            # handle is stored, so teardown always finds what the engine created.
+            with signals.deferred():
+                self._container = self._client.containers.create(
+                    image,
+                    command(address),
+                    name=name,
+                    labels=_owner_labels(),
+                    user="65534:65534",
+                    read_only=True,
+                    cap_drop=["ALL"],
+                    security_opt=["no-new-privileges"],
+                    environment=env,
+                    **network,
+                )
             self._container.start()
         except docker.errors.APIError as exc:
             raise OpaError(f"cannot start the OPA container ({self.description}): {exc.explanation or exc}") from exc
@@ -268,19 +271,21 @@ class DockerBackend:
                     raise OpaError(f"lost the Docker engine while waiting on {self.description}: {exc}") from exc
 
     def stop(self) -> None:
-        container, self._container = self._container, None
-        client, self._client = self._client, None
-        try:
-            if container is not None:
-                container.remove(force=True)
-        except docker.errors.NotFound:
-            pass
-        except docker.errors.APIError as exc:
-            raise OpaError(f"could not remove OPA container {container.name}: {exc.explanation or exc}; "
-                           f"remove it with `docker rm -f {container.name}`") from exc
-        finally:
-            if client is not None:
-                client.close()
+        # A second Ctrl-C must not cut the removal short: it waits until the container is gone.
+        with signals.deferred():
+            container, self._container = self._container, None
+            client, self._client = self._client, None
+            try:
+                if container is not None:
+                    container.remove(force=True)
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.APIError as exc:
+                raise OpaError(f"could not remove OPA container {container.name}: {exc.explanation or exc}; "
+                               f"remove it with `docker rm -f {container.name}`") from exc
+            finally:
+                if client is not None:
+                    client.close()
 
 
 def docker_client() -> docker.DockerClient:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from harness.errors import OpaError
+from harness.opa import signals
 from harness.tools import tool_path
 
 _PR_SET_PDEATHSIG = 1
@@ -28,15 +29,17 @@ class ProcessBackend:
         # full pipe would block it. Unlinked already, so nothing is left.
         self._log = tempfile.TemporaryFile()
         try:
-            self._process = subprocess.Popen(
-                [str(binary), *command(f"127.0.0.1:{port}")],
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, **env},
-                stdout=self._log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_die_with_parent() if sys.platform == "linux" else None,
-            )
+            # A signal waits until the child is ours to stop (see signals.deferred).
+            with signals.deferred():
+                self._process = subprocess.Popen(
+                    [str(binary), *command(f"127.0.0.1:{port}")],
+                    stdin=subprocess.DEVNULL,
+                    env={**os.environ, **env},
+                    stdout=self._log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent() if sys.platform == "linux" else None,
+                )
         except OSError as exc:
             raise OpaError(f"cannot run {binary}: {exc.strerror}") from exc
         self.description = f"process {self._process.pid} of {binary}"
@@ -52,17 +55,18 @@ class ProcessBackend:
         return self._process.wait()
 
     def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is not None and process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        with signals.deferred():
+            process, self._process = self._process, None
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+            if self._log is not None:
+                self._log.close()
+                self._log = None
 
 
 def _die_with_parent():
