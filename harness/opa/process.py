@@ -47,6 +47,10 @@ class ProcessBackend:
     def exit_code(self) -> int | None:
         return self._process.poll()
 
+    def exit_reason(self) -> str | None:
+        code = self._process.poll() if self._process is not None else None
+        return None if code is None else f"OPA exited with code {code}"
+
     def logs(self) -> str:
         self._log.seek(0)
         return self._log.read().decode(errors="replace")
