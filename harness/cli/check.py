@@ -20,6 +20,7 @@ from harness.config import load_config
 from harness.errors import HarnessError, ManifestError
 from harness.inputs import verdict
 from harness.kinds import identity, metadata
+from harness.report import visible
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -73,7 +74,7 @@ def as_text(documents: Sequence[manifests.Document], decisions: Sequence[dict]) 
                          f"{v.get('field')}: {v.get('msg')}")
     denied = sum(not d["allowed"] for d in decisions)
     lines.append(f"{len(decisions)} objects: {len(decisions) - denied} allowed, {denied} denied")
-    return "\n".join(lines) + "\n"
+    return "\n".join(visible(line) for line in lines) + "\n"
 
 
 def as_json(documents: Sequence[manifests.Document], decisions: Sequence[dict]) -> str:

@@ -7,6 +7,7 @@ import os
 import sys
 
 from harness.errors import HarnessError
+from harness.report import visible_lines
 
 logger = logging.getLogger(__name__)
 
@@ -43,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         return args.func(args)
     except HarnessError as exc:
         logger.debug("failed", exc_info=True)
-        print(f"{args.error_prefix}: {exc}", file=sys.stderr)
+        print(visible_lines(f"{args.error_prefix}: {exc}"), file=sys.stderr)
         return exc.exit_code
     except BrokenPipeError:
         # The reader (| head) has gone: nothing left to say, and nothing to say it to.
@@ -52,6 +53,6 @@ def run(args: argparse.Namespace) -> int:
     except OSError as exc:
         # A file or socket the run needed, not a bug: one line, like any other user-facing error.
         logger.debug("failed", exc_info=True)
-        print(f"{args.error_prefix}: {exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}",
+        print(visible_lines(f"{args.error_prefix}: {exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}"),
               file=sys.stderr)
         return 2
