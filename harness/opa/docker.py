@@ -61,6 +61,7 @@ RUN_LABEL = "winpod-guard.run"
 # it can check afterwards that none of its containers or processes is left.
 RUN_ID_ENV = "WINPOD_RUN_ID"
 _CONTAINER_PORT = 8181
+NO_ENGINE_HINT = "start one, or use --backend process"
 
 _DOCKERFILE = b'FROM scratch\nCOPY opa /opa\nENTRYPOINT ["/opa"]\n'
 _PT_INTERP = 3
@@ -344,7 +345,7 @@ def docker_client() -> docker.DockerClient:
         if problem is not None:
             gc.collect()
     if problem is not None:
-        raise DockerUnavailable(f"no Docker engine answers at {where} ({problem}); start one, or use --backend process")
+        raise DockerUnavailable(f"no Docker engine answers at {where} ({problem}); {NO_ENGINE_HINT}")
     return client
 
 
