@@ -21,6 +21,9 @@ from harness.inputs import verdict
 _INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
 def visible(text: str) -> str:
     """``text`` with every control character written out as an escape (``\\x1b``, ``\\u202e``)."""
     return _INVISIBLE.sub(_escape, text)
@@ -29,6 +32,12 @@ def visible(text: str) -> str:
 def _escape(match: re.Match) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def json_text(document: object) -> str:
+    """``document`` as indented JSON, non-ASCII kept as itself, but a lone surrogate (a JSON
+    input's ``"\\ud800"``, a file name that is not UTF-8) escaped: UTF-8 cannot carry it raw."""
+    return _SURROGATE.sub(_escape, json.dumps(document, indent=2, ensure_ascii=False)) + "\n"
 
 
 def visible_lines(text: str) -> str:
@@ -127,7 +136,7 @@ def as_json(results: Sequence[CaseResult], seconds: float) -> str:
             for r in results
         ],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json_text(document)
 
 
 def junit(results: Sequence[CaseResult], seconds: float) -> str:

@@ -222,3 +222,15 @@ def test_a_run_at_githubs_limit_is_whole_and_carries_no_note(tmp_path: Path) -> 
     assert len(run["results"]) == LIMIT
     assert run["invocations"] == [{"executionSuccessful": True}]
     assert run["properties"] == {"results": LIMIT, "resultsLeftOut": 0}
+
+
+def test_a_lone_surrogate_from_json_input_is_escaped_in_text_and_json_never_a_crash(tmp_path: Path) -> None:
+    # JSON may carry "\ud800" (no UTF-8 text can): Python reads it as a lone surrogate.
+    (tmp_path / "pod.json").write_text('{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a\\ud800b"}, '
+                                       '"spec": {"containers": []}}')
+    text = winpod("check", "pod.json", "--backend", "process", cwd=tmp_path)
+    assert (text.returncode, text.stderr) == (0, "")
+    assert text.stdout.startswith("pod.json document 1 (line 1): Pod/default/a\\ud800b: allowed\n")
+    done = winpod("check", "pod.json", "--backend", "process", "--format", "json", cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert json.loads(done.stdout)["objects"][0]["name"] == "a\ud800b"
