@@ -10,6 +10,8 @@ for JUnit, a SARIF library and RFC 3986 for SARIF).
 import json
 import os
 import re
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from urllib.parse import unquote_to_bytes
@@ -234,3 +236,17 @@ def test_a_lone_surrogate_from_json_input_is_escaped_in_text_and_json_never_a_cr
     done = winpod("check", "pod.json", "--backend", "process", "--format", "json", cwd=tmp_path)
     assert (done.returncode, done.stderr) == (0, "")
     assert json.loads(done.stdout)["objects"][0]["name"] == "a\ud800b"
+
+
+@pytest.mark.parametrize("closed, args, code", [
+    pytest.param(1, ["check", "pod.yaml"], 1, id="stdout-closed-check-still-exits-1-on-a-denial"),
+    pytest.param(1, ["test", "cases.yaml"], 1, id="stdout-closed-test-still-exits-1-on-a-mismatch"),
+    pytest.param(0, ["check", "-"], 2, id="stdin-closed-reads-as-no-input"),
+])
+def test_a_closed_standard_stream_is_no_traceback(hostile: Path, closed: int, args: list[str], code: int) -> None:
+    # The child closes the stream itself, as a shell's >&- or <&- would before exec.
+    done = subprocess.run([sys.executable, "-m", "harness.cli", *args, "--backend", "process"], cwd=hostile,
+                          stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          timeout=120, preexec_fn=lambda: os.close(closed), check=False)
+    assert done.returncode == code
+    assert "Traceback" not in done.stderr

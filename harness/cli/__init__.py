@@ -9,6 +9,7 @@ second), so a signal at any moment after the interpreter has started ends
 in the same clean exit.
 """
 
+import os
 import signal
 import sys
 
@@ -30,6 +31,15 @@ def _stop(signum: int, frame: object) -> None:
     raise Stopped(signum)
 
 
+def _open_closed_streams() -> None:
+    """A standard stream its caller closed (``>&-``, ``<&-``) is None in Python; the null device
+    stands in, so a closed stdin reads as empty input and a closed stdout loses only the report:
+    the exit code still says what was found."""
+    for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, mode, encoding="utf-8"))  # open for the whole run
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one command; its exit code, or 130 / 143 when SIGINT / SIGTERM ends it."""
     previous = {}
@@ -37,6 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for signum in STOP_SIGNALS:
             previous[signum] = signal.signal(signum, _stop)
+        _open_closed_streams()
         from harness.cli import commands  # after the handlers, see above
 
         args = commands.parse(argv)
