@@ -88,8 +88,10 @@ def test_demo_with_an_engine_runs_opa_in_a_container_and_says_nothing_of_a_fallb
 
 
 def test_make_demo_runs_the_demo_command() -> None:
-    # -n: what make would run, not run it (the tools and .venv are built by then).
-    done = subprocess.run(["make", "-n", "demo"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
-                          check=False)
+    # -n: what make would run, not run it (the tools and .venv are built by then). Under
+    # `make test` this is a nested make, which would otherwise announce its directory.
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}
+    done = subprocess.run(["make", "-n", "--no-print-directory", "demo"], cwd=REPO_ROOT, env=env,
+                          capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == f"{REPO_ROOT}/.venv/bin/winpod demo fixtures/"
