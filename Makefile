@@ -119,9 +119,10 @@ pytest: setup ## the pytest suite (OPA in a container, gator, fixtures)
 .PHONY: test
 test: lint rego-test gator-verify pytest ## everything CI runs: lint, opa test, gator verify, pytest
 
+# OPA in a container when a Docker engine answers, else (saying so) as a local process.
 .PHONY: demo
-demo: setup ## start OPA in a container, load the policies, run the fixture corpus, print the report
-	$(VENV)/bin/winpod test fixtures/
+demo: setup ## run the fixture corpus through OPA; show the guidance examples' verdicts and the cases per rule
+	$(VENV)/bin/winpod demo fixtures/
 
 .PHONY: bench
 bench: setup ## benchmarks: OPA cold start, decisions/s, rule evaluation time

@@ -6,18 +6,19 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import requests
 
 from harness.errors import HarnessError, OpaError
 from harness.opa.client import OpaClient
-from harness.opa.docker import PULL_TIMEOUT, DockerBackend
+from harness.opa.docker import DEFAULT_MEMORY, PULL_TIMEOUT, DockerBackend
 from harness.opa.process import ProcessBackend
 
 logger = logging.getLogger(__name__)
 
 STARTUP_TIMEOUT = 15.0
+_EXIT_NOTICE = 2.0
 
 # No version check against GitHub: OPA talks to nothing but its client here.
 # Errors only, so a benchmark does not measure OPA writing access logs.
@@ -41,6 +42,7 @@ class Backend(Protocol):
         """Run OPA listening on 127.0.0.1:``port``; ``command(address)`` is its argument list."""
 
     def exit_code(self) -> int | None: ...
+    def exit_reason(self) -> str | None: ...
     def logs(self) -> str: ...
     def wait(self) -> int: ...
     def stop(self) -> None: ...
@@ -71,11 +73,13 @@ class OpaServer(OpaClient):
         opa_args: Sequence[str] = (),
         pull_timeout: float = PULL_TIMEOUT,
         startup_timeout: float = STARTUP_TIMEOUT,
+        memory: str = DEFAULT_MEMORY,
     ) -> "OpaServer":
         """OPA in a Docker container. ``image=None``: the official image of the pinned
         version if present or pullable, else one built around .tools/bin/opa.
-        ``host_network=None``: host networking when the engine has no bridge network."""
-        return cls(DockerBackend(image, host_network, pull_timeout),
+        ``host_network=None``: host networking when the engine has no bridge network.
+        ``memory``: the container's memory limit, as Docker's ``--memory`` takes it."""
+        return cls(DockerBackend(image, host_network, pull_timeout, memory),
                    port=port, opa_args=opa_args, startup_timeout=startup_timeout)
 
     @classmethod
@@ -122,6 +126,19 @@ class OpaServer(OpaClient):
             return f"; its log is unavailable: {exc}"
         chosen = ([line for line in lines if "error" in line.lower()] or lines)[-10:]
         return "; its log:\n  " + "\n  ".join(chosen) if chosen else "; its log is empty"
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        try:
+            return super()._send(method, path, **kwargs)
+        except OpaError as exc:
+            # A dropped connection says nothing of why; a dead server can, once
+            # the engine has noticed (the kernel's OOM kill takes it a moment).
+            deadline = time.monotonic() + _EXIT_NOTICE
+            while (why := self._backend.exit_reason()) is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if why is None:
+                raise
+            raise OpaError(f"{exc}: {why}{self.log_excerpt()}") from exc
 
     def _wait_ready(self, token: str) -> None:
         deadline = time.monotonic() + self._startup_timeout
