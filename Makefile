@@ -87,9 +87,10 @@ lint: setup ## opa fmt, opa check --strict, regal lint, ruff
 
 .PHONY: rego-test
 rego-test: setup ## opa test, and coverage >= 95%
-	$(OPA) test policies/
-	$(OPA) test policies/ --coverage --threshold 95 > $(TOOLS)/coverage.json || status=$$?; \
-	  $(PY) -c 'import json,sys; r=json.load(open(sys.argv[1])); print("rego coverage: %.1f%%" % r["coverage"]); [print("  %s: %.1f%%" % (f, v.get("coverage", 0))) for f, v in sorted(r["files"].items()) if v.get("coverage", 0) < 95]' $(TOOLS)/coverage.json; \
+	$(OPA) test --timeout 60s policies/
+	cov=$$(mktemp -t winpod-coverage.XXXXXX) && trap 'rm -f "$$cov"' EXIT && \
+	  { $(OPA) test --timeout 60s policies/ --coverage --threshold 95 > "$$cov" || status=$$?; } && \
+	  $(PY) -c 'import json,sys; r=json.load(open(sys.argv[1])); print("rego coverage: %.1f%%" % r["coverage"]); [print("  %s: %.1f%%" % (f, v.get("coverage", 0))) for f, v in sorted(r["files"].items()) if v.get("coverage", 0) < 95]' "$$cov" && \
 	  exit $${status:-0}
 
 BUNDLE_CONFIG ?= winpod-config.yaml
