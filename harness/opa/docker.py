@@ -197,8 +197,10 @@ def _not_static(binary: Path) -> str | None:
 
 
 class DockerBackend:
-    def __init__(self, image: str | None, host_network: bool | None, pull_timeout: float):
+    def __init__(self, image: str | None, host_network: bool | None, pull_timeout: float,
+                 mounts: dict[str, str] | None = None):
         self._image = image
+        self._mounts = mounts or {}
         self._host_network = host_network
         self._pull_timeout = pull_timeout
         self._client: docker.DockerClient | None = None
@@ -236,6 +238,7 @@ class DockerBackend:
                 cap_drop=["ALL"],
                 security_opt=["no-new-privileges"],
                 environment=env,
+                volumes={source: {"bind": target, "mode": "ro"} for source, target in self._mounts.items()},
                 **network,
             )
             self._container.start()

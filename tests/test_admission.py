@@ -1,0 +1,209 @@
+"""Admission in a real API server: Gatekeeper and OPA as webhooks of a kube-apiserver the harness starts (issue 13).
+
+The templates of gatekeeper/ are installed as ``kubectl apply -k`` would and
+must reach ``status.created``; then every fixture case's object (for the
+review shapes, the object inside) is created with ``dryRun=All`` under the
+Constraints of the case's config, and the answer compared with the case's
+expectation: denied iff ``allowed: false``, the refusal naming each expected
+deny constraint, expected ``warn`` constraints among the response warnings.
+The same object goes through OPA's ``/v0/data/winpod/admission`` registered as
+a second webhook, and the two verdicts must be the same case by case.
+
+Both webhooks are registered at once; an object selector on a label the test
+adds sends each request to one of them only, so each answer is one engine's.
+Cases the API server refuses itself (a malformed object, an apiVersion it does
+not serve) prove nothing about admission: they are counted and listed apart.
+"""
+
+import copy
+import json
+from collections import Counter
+
+import pytest
+from test_agreement import BUILT_IN, manifest_of
+
+from harness.cluster import LocalCluster
+from harness.cluster.admission import (
+    OPA_WEBHOOK,
+    Outcome,
+    dry_run,
+    opa_admission_url,
+    opa_webhook_configuration,
+)
+from harness.cluster.gatekeeper import apply_constraints, install_templates
+from harness.cluster.local import GATEKEEPER_WEBHOOK, gatekeeper_webhook_configuration
+from harness.config import default_config, load_config
+from harness.errors import HarnessError
+from harness.fixtures import Case, load_fixtures
+from harness.opa import POLICIES, OpaServer
+from harness.tools import REPO_ROOT
+
+ENGINE_LABEL = "winpod-guard.test/webhook"
+ENGINES = {"gatekeeper": GATEKEEPER_WEBHOOK, "opa": OPA_WEBHOOK}
+
+pytestmark = [pytest.mark.cluster, pytest.mark.docker]
+
+
+def _selector(engine: str) -> dict:
+    return {"matchLabels": {ENGINE_LABEL: engine}}
+
+
+def labelled(obj: dict, engine: str) -> dict | None:
+    """``obj`` carrying the label that routes it to ``engine``'s webhook; None if its labels are no mapping."""
+    result = copy.deepcopy(obj)
+    metadata = result.setdefault("metadata", {})
+    if not isinstance(metadata, dict):
+        return None
+    labels = metadata.setdefault("labels", {})
+    if not isinstance(labels, dict):
+        return None
+    labels[ENGINE_LABEL] = engine
+    return result
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory):
+    try:
+        with LocalCluster(gatekeeper=True) as started:
+            install_templates(started)
+            yield started
+    except HarnessError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def opa_webhook(cluster: LocalCluster):
+    """The harness's OPA container serving HTTPS on loopback, registered as the second webhook."""
+    tls = cluster.workdir / "opa-tls"
+    tls.mkdir()
+    cluster.ca.issue(tls, "tls", "winpod-opa", server=True)
+    (tls / "ca.crt").write_bytes(cluster.ca.pem)
+    try:
+        with OpaServer.docker(tls_dir=tls) as opa:
+            opa.load_policies(POLICIES)
+            cluster.api.apply(opa_webhook_configuration(opa_admission_url(opa), cluster.ca_bundle, _selector("opa")))
+            cluster.api.apply(gatekeeper_webhook_configuration(cluster.gatekeeper_url, cluster.ca_bundle,
+                                                               _selector("gatekeeper")))
+            yield opa
+    except HarnessError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+# --- the corpus ---------------------------------------------------------------------
+
+
+def corpus() -> dict[str, list[tuple[Case, dict]]]:
+    """Each config's cases with the object an API server would be sent, by config name."""
+    suite = load_fixtures([REPO_ROOT / "fixtures"], root=REPO_ROOT)
+    grouped: dict[str, list[tuple[Case, dict]]] = {}
+    for case in suite.cases:
+        obj = manifest_of(case.input)
+        if obj is None:
+            continue  # DELETE, CONNECT or nothing to create: no object reaches admission
+        name = BUILT_IN if case.config is None else str(case.config.relative_to(REPO_ROOT))
+        grouped.setdefault(name, []).append((case, obj))
+    return grouped
+
+
+CORPUS = corpus()
+
+
+def config_of(name: str) -> dict:
+    return default_config() if name == BUILT_IN else load_config(REPO_ROOT / name)
+
+
+def namespace_of(obj: dict) -> str:
+    metadata = obj.get("metadata")
+    namespace = metadata.get("namespace") if isinstance(metadata, dict) else None
+    return namespace if isinstance(namespace, str) and namespace else "default"
+
+
+def expectation_problems(case: Case, config: dict, got: Outcome) -> list[str]:
+    """How Gatekeeper's answer departs from the case's expectation (written from SPEC, not from an engine)."""
+    problems = []
+    if got.allowed != case.expect.allowed:
+        problems.append(f"expected {'allowed' if case.expect.allowed else 'denied'}, got {got.describe()}")
+    actions = {entry["name"]: entry["enforcementAction"] for entry in config["constraints"]}
+    for pattern in case.expect.violations or ():
+        if pattern.constraint is None:
+            continue
+        action = pattern.enforcement_action or actions.get(pattern.constraint)
+        if action == "deny" and pattern.constraint not in got.constraints:
+            problems.append(f"the refusal does not name deny constraint {pattern.constraint}: {got.describe()}")
+        if action == "warn" and pattern.constraint not in got.warned:
+            problems.append(f"no warning from warn constraint {pattern.constraint}: {got.describe()}")
+    return problems
+
+
+def verdict(got: Outcome) -> tuple:
+    """What two engines must agree on: the verdict, the deny constraints named, the warn constraints."""
+    return (got.allowed, got.denied_by is not None, sorted(got.constraints), sorted(got.warned))
+
+
+class Refusals:
+    """The cases the API server refused itself, for the summary at the end of the module."""
+
+    def __init__(self):
+        self.cases: list[tuple[str, str]] = []
+
+
+@pytest.fixture(scope="module")
+def refusals(request):
+    collected = Refusals()
+    yield collected
+    if not collected.cases:
+        return
+    reasons = Counter(_reason_class(reason) for _, reason in collected.cases)
+    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
+    with request.config.pluginmanager.get_plugin("capturemanager").global_and_fixture_disabled():
+        reporter.write_line("")
+        reporter.write_line(f"admission: {len(collected.cases)} fixture cases refused by the API server itself:")
+        for reason, count in reasons.most_common():
+            reporter.write_line(f"  {count:4d}  {reason}")
+
+
+def _reason_class(reason: str) -> str:
+    """The reason without object names and values, so equal causes count together."""
+    head = reason.split(": ", 2)
+    detail = head[-1]
+    for marker in (" is invalid: ", ": "):
+        if marker in detail:
+            detail = detail.split(marker, 1)[1]
+    return (head[0] + ": " + detail)[:150]
+
+
+@pytest.mark.parametrize("config_name", list(CORPUS))
+def test_gatekeeper_and_opa_admit_as_the_fixtures_expect(config_name, cluster, opa_webhook, refusals):
+    config = config_of(config_name)
+    apply_constraints(cluster, config)
+    opa_webhook.put_config(config)
+    answers: dict[str, dict[str, Outcome]] = {}
+    problems = []
+    for case, obj in CORPUS[config_name]:
+        key = json.dumps(obj, sort_keys=True)
+        if key not in answers:
+            namespace = namespace_of(obj)
+            cluster.ensure_namespace(namespace)
+            answers[key] = {}
+            for engine in ENGINES:
+                routed = labelled(obj, engine)
+                answers[key][engine] = dry_run(cluster.api, routed, namespace) if routed is not None else \
+                    Outcome(False, api_refusal="metadata or metadata.labels is not a mapping")
+        gatekeeper, opa = answers[key]["gatekeeper"], answers[key]["opa"]
+        if gatekeeper.api_refusal or opa.api_refusal:
+            if bool(gatekeeper.api_refusal) != bool(opa.api_refusal):
+                problems.append(f"{case.id}: the API server refused only one of the two requests: "
+                                f"gatekeeper {gatekeeper.describe()}; opa {opa.describe()}")
+            else:
+                refusals.cases.append((case.id, gatekeeper.api_refusal))
+            continue
+        for engine, got in (("gatekeeper", gatekeeper), ("opa", opa)):
+            if got.failed_webhook:
+                problems.append(f"{case.id}: {engine}: {got.describe()}")
+            elif got.denied_by not in (None, ENGINES[engine]):
+                problems.append(f"{case.id}: {engine}'s request was refused by another webhook: {got.describe()}")
+        problems += [f"{case.id}: gatekeeper: {p}" for p in expectation_problems(case, config, gatekeeper)]
+        if verdict(gatekeeper) != verdict(opa):
+            problems.append(f"{case.id}: Gatekeeper and OPA disagree: gatekeeper {gatekeeper.describe()}; "
+                            f"opa {opa.describe()}")
+    assert not problems, f"{len(problems)} problem(s) under {config_name}:\n" + "\n".join(problems[:40])
