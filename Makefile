@@ -162,6 +162,10 @@ pytest: setup ## the pytest suite (OPA in a container, gator, fixtures)
 
 # --- entry points --------------------------------------------------------------
 
+.PHONY: e2e
+e2e: setup ## admission end to end alone: a local etcd, kube-apiserver and Gatekeeper, OPA as a webhook (make test runs it too)
+	$(PY) -m pytest -m cluster $(PYTEST_ARGS)
+
 .PHONY: test
 test: lint rego-test gator-verify pytest ## everything CI runs: lint, opa test, gator verify, pytest
 

@@ -29,10 +29,11 @@ from harness.cluster.admission import (
     dry_run,
     opa_admission_url,
     opa_webhook_configuration,
+    outcome,
 )
 from harness.cluster.gatekeeper import apply_constraints, install_templates
 from harness.cluster.local import GATEKEEPER_WEBHOOK, gatekeeper_webhook_configuration
-from harness.config import default_config, load_config
+from harness.config import default_config, load_config, validate_config
 from harness.errors import HarnessError
 from harness.fixtures import Case, load_fixtures
 from harness.opa import POLICIES, OpaServer
@@ -81,7 +82,8 @@ def opa_webhook(cluster: LocalCluster):
     try:
         with OpaServer.docker(tls_dir=tls) as opa:
             opa.load_policies(POLICIES)
-            cluster.api.apply(opa_webhook_configuration(opa_admission_url(opa), cluster.ca_bundle, _selector("opa")))
+            cluster.opa_url = opa_admission_url(opa)
+            cluster.api.apply(opa_webhook_configuration(cluster.opa_url, cluster.ca_bundle, _selector("opa")))
             cluster.api.apply(gatekeeper_webhook_configuration(cluster.gatekeeper_url, cluster.ca_bundle,
                                                                _selector("gatekeeper")))
             yield opa
@@ -207,3 +209,131 @@ def test_gatekeeper_and_opa_admit_as_the_fixtures_expect(config_name, cluster, o
             problems.append(f"{case.id}: Gatekeeper and OPA disagree: gatekeeper {gatekeeper.describe()}; "
                             f"opa {opa.describe()}")
     assert not problems, f"{len(problems)} problem(s) under {config_name}:\n" + "\n".join(problems[:40])
+
+
+# --- kubectl debug: an ephemeral container added to an admitted pod ------------------------
+
+DEBUG_CONFIG = {
+    "apiVersion": "winpod-guard/v1alpha1",
+    "kind": "PolicyConfig",
+    "constraints": [
+        {"name": "hostprocess-debug", "rule": "hostprocess", "match": {"namespaces": ["debug-hostprocess"]},
+         "parameters": {"allowHostProcess": True, "allowedUserNames": ["NT AUTHORITY\\LOCAL SERVICE"],
+                        "allowedImages": ["mcr.microsoft.com/windows/nanoserver:*"]}},
+        {"name": "hostprocess-elsewhere", "rule": "hostprocess", "match": {"excludedNamespaces": ["debug-hostprocess"]}},
+        {"name": "users-container-user", "rule": "users"},
+        {"name": "hostpath-data-read-only", "rule": "hostpath",
+         "parameters": {"allowedHostPaths": [{"pathPrefix": "C:\\data", "readOnly": True}]}},
+    ],
+}
+NANOSERVER = "mcr.microsoft.com/windows/nanoserver:ltsc2022"
+
+
+def _windows_pod(name: str, engine: str) -> dict:
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "labels": {ENGINE_LABEL: engine}},
+        "spec": {
+            "os": {"name": "windows"},
+            "securityContext": {"windowsOptions": {"runAsUserName": "ContainerUser"}},
+            "containers": [{"name": "app", "image": NANOSERVER,
+                            "volumeMounts": [{"name": "data", "mountPath": "C:\\data", "readOnly": True}]}],
+            "volumes": [{"name": "data", "hostPath": {"path": "C:\\data"}}],
+        },
+    }
+
+
+def _host_process_pod(name: str, engine: str) -> dict:
+    options = {"hostProcess": True, "runAsUserName": "NT AUTHORITY\\LOCAL SERVICE"}
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "labels": {ENGINE_LABEL: engine}},
+        "spec": {"os": {"name": "windows"}, "hostNetwork": True, "securityContext": {"windowsOptions": options},
+                 "containers": [{"name": "agent", "image": NANOSERVER}]},
+    }
+
+
+def _debugger(**extra: object) -> dict:
+    return {"name": "debugger", "image": NANOSERVER, "stdin": True, "tty": True, **extra}
+
+
+# (name, the pod it attacks, the ephemeral container kubectl debug adds, expected: allowed, or API for
+# the API server's own refusal)
+API = "refused by the API server"
+DEBUG_CASES = [
+    ("plain-debugger", "app", _debugger(), True),
+    ("read-only-mount", "app", _debugger(volumeMounts=[{"name": "data", "mountPath": "C:\\data", "readOnly": True}]), True),
+    ("container-administrator", "app",
+     _debugger(securityContext={"windowsOptions": {"runAsUserName": "ContainerAdministrator"}}), False),
+    ("read-write-mount-of-read-only-path", "app",
+     _debugger(volumeMounts=[{"name": "data", "mountPath": "C:\\data"}]), False),
+    ("host-process-as-system", "hostprocess",
+     _debugger(securityContext={"windowsOptions": {"hostProcess": True, "runAsUserName": "NT AUTHORITY\\SYSTEM"}}), False),
+    ("host-process-other-image", "hostprocess",
+     {**_debugger(image="docker.io/library/busybox:1"),
+      "securityContext": {"windowsOptions": {"hostProcess": True, "runAsUserName": "NT AUTHORITY\\LOCAL SERVICE"}}}, False),
+    # Validation refuses a HostProcess container in a pod that is not all
+    # HostProcess with hostNetwork, before any webhook: safe without the policies.
+    ("host-process-in-ordinary-pod", "app",
+     _debugger(securityContext={"windowsOptions": {"hostProcess": True, "runAsUserName": "NT AUTHORITY\\SYSTEM"}}), API),
+]
+
+
+@pytest.fixture(scope="module")
+def debug_pods(cluster: LocalCluster, opa_webhook) -> dict[tuple[str, str], tuple[str, str]]:
+    """Per (target, engine): the namespace and name of a pod each engine admitted for real (the attacks' targets)."""
+    config = validate_config(DEBUG_CONFIG, "DEBUG_CONFIG")
+    apply_constraints(cluster, config)
+    opa_webhook.put_config(config)
+    pods = {}
+    for engine in ENGINES:
+        for target, namespace, make in (("app", "debug-app", _windows_pod), ("hostprocess", "debug-hostprocess", _host_process_pod)):
+            cluster.ensure_namespace(namespace)
+            name = f"{target}-{engine}"
+            created = outcome(cluster.api.create(make(name, engine), namespace, dry_run=False))
+            assert created.allowed, f"the {target} pod itself was not admitted by {engine}: {created.describe()}"
+            pods[(target, engine)] = (namespace, name)
+    return pods
+
+
+def debug(cluster: LocalCluster, namespace: str, pod: str, container: dict) -> Outcome:
+    """What `kubectl debug` sends: a strategic merge patch of the pods/ephemeralcontainers subresource (dry run)."""
+    path = cluster.api.resource("v1", "Pod").path(namespace, pod, "ephemeralcontainers")
+    response = cluster.api.request("PATCH", path, query=[("dryRun", "All")],
+                                   body={"spec": {"ephemeralContainers": [container]}},
+                                   content_type="application/strategic-merge-patch+json")
+    return outcome(response)
+
+
+@pytest.mark.parametrize("engine", list(ENGINES))
+@pytest.mark.parametrize(("name", "target", "container", "allowed"), DEBUG_CASES, ids=[c[0] for c in DEBUG_CASES])
+def test_kubectl_debug_is_judged_on_the_ephemeral_container(name, target, container, allowed, engine, cluster, debug_pods):
+    namespace, pod = debug_pods[(target, engine)]
+    got = debug(cluster, namespace, pod, container)
+    if allowed == API:
+        assert got.api_refusal and "hostProcess" in got.api_refusal, got.describe()
+        return
+    assert got.api_refusal is None and got.failed_webhook is None, got.describe()
+    assert got.allowed is allowed, got.describe()
+    if not allowed:
+        assert got.denied_by == ENGINES[engine], got.describe()
+
+
+def test_a_webhook_without_the_subresource_misses_kubectl_debug(cluster, debug_pods):
+    """Why the README's configuration lists pods/ephemeralcontainers: with `pods` alone the attack passes."""
+    engine = "opa-pods-only"
+    webhook = opa_webhook_configuration(cluster.opa_url, cluster.ca_bundle, _selector(engine))
+    webhook["metadata"]["name"] = "winpod-guard-opa-pods-only"
+    webhook["webhooks"][0]["name"] = "pods-only.opa.winpod-guard.io"
+    rules = webhook["webhooks"][0]["rules"][0]
+    rules["resources"] = [r for r in rules["resources"] if r != "pods/ephemeralcontainers"]
+    cluster.api.apply(webhook)
+    try:
+        cluster.ensure_namespace("debug-app")
+        created = outcome(cluster.api.create(_windows_pod("app-pods-only", engine), "debug-app", dry_run=False))
+        assert created.allowed, created.describe()
+        admin = _debugger(securityContext={"windowsOptions": {"runAsUserName": "ContainerAdministrator"}})
+        got = debug(cluster, "debug-app", "app-pods-only", admin)
+        assert got.allowed, f"expected the gap the README warns of, got {got.describe()}"
+    finally:
+        cluster.api.delete("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", webhook["metadata"]["name"])
