@@ -258,6 +258,8 @@ class LocalCluster:
         tls.mkdir()
         pair = self.ca.issue(tls, "tls", "gatekeeper-webhook", server=True)
         assert pair.cert.name == "tls.crt"
+        audit_cache = self.workdir / "gatekeeper-audit"
+        audit_cache.mkdir()
         port, health = free_port(), free_port()
         self.gatekeeper_url = f"https://127.0.0.1:{port}/v1/admit"
         self.gatekeeper = self._run("gatekeeper", [
@@ -267,7 +269,7 @@ class LocalCluster:
             # Without generate the constraint CRDs of the templates never appear.
             "--operation", "webhook", "--operation", "audit", "--operation", "status", "--operation", "generate",
             "--audit-interval", str(self._audit_interval), "--constraint-violations-limit", "20",
-            "--api-cache-dir", str(self.workdir / "gatekeeper-audit"),
+            "--api-cache-dir", str(audit_cache),
             "--debug-use-fake-pod", "--shutdown-delay", "0", "--log-level", "INFO",
             "--exempt-namespace", GATEKEEPER_NAMESPACE,
         ], env={"POD_NAMESPACE": GATEKEEPER_NAMESPACE, "POD_NAME": "gatekeeper-local"})
