@@ -31,12 +31,14 @@ from harness.cluster.admission import (
     opa_webhook_configuration,
     outcome,
 )
+from harness.cluster.admission import (
+    opa_webhook as opa_webhook_serving,
+)
 from harness.cluster.gatekeeper import apply_constraints, install_templates
 from harness.cluster.local import GATEKEEPER_WEBHOOK, gatekeeper_webhook_configuration
 from harness.config import default_config, load_config, validate_config
 from harness.errors import HarnessError
 from harness.fixtures import Case, load_fixtures
-from harness.opa import POLICIES, OpaServer
 from harness.tools import REPO_ROOT
 
 ENGINE_LABEL = "winpod-guard.test/webhook"
@@ -75,15 +77,9 @@ def cluster(tmp_path_factory):
 @pytest.fixture(scope="module")
 def opa_webhook(cluster: LocalCluster):
     """The harness's OPA container serving HTTPS on loopback, registered as the second webhook."""
-    tls = cluster.workdir / "opa-tls"
-    tls.mkdir()
-    cluster.ca.issue(tls, "tls", "winpod-opa", server=True)
-    (tls / "ca.crt").write_bytes(cluster.ca.pem)
     try:
-        with OpaServer.docker(tls_dir=tls) as opa:
-            opa.load_policies(POLICIES)
+        with opa_webhook_serving(cluster, object_selector=_selector("opa")) as opa:
             cluster.opa_url = opa_admission_url(opa)
-            cluster.api.apply(opa_webhook_configuration(cluster.opa_url, cluster.ca_bundle, _selector("opa")))
             cluster.api.apply(gatekeeper_webhook_configuration(cluster.gatekeeper_url, cluster.ca_bundle,
                                                                _selector("gatekeeper")))
             yield opa

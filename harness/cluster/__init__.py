@@ -1,6 +1,21 @@
-"""A real Kubernetes API server for the harness: a local cluster, and any cluster a kubeconfig names."""
+"""A real Kubernetes API server for the harness: a local cluster, and any cluster a kubeconfig names.
 
-from harness.cluster.api import Api, Resource, Response, Unserved
-from harness.cluster.local import LocalCluster, free_port, gatekeeper_webhook_configuration
+Names are loaded on first use: the ``kubernetes`` client takes a sixth of a
+second to import, which every ``winpod`` command would otherwise pay.
+"""
 
-__all__ = ["Api", "LocalCluster", "Resource", "Response", "Unserved", "free_port", "gatekeeper_webhook_configuration"]
+import importlib
+
+_EXPORTS = {
+    "Api": "harness.cluster.api", "Resource": "harness.cluster.api", "Response": "harness.cluster.api",
+    "Unserved": "harness.cluster.api", "LocalCluster": "harness.cluster.local", "free_port": "harness.cluster.local",
+    "gatekeeper_webhook_configuration": "harness.cluster.local",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)

@@ -7,10 +7,14 @@ that is not a success is the API server's own refusal (decoding, validation,
 an apiVersion it does not serve), which proves nothing about the policies.
 """
 
+import contextlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from harness.cluster.api import Api, Response, Unserved
+from harness.cluster.local import LocalCluster
+from harness.opa import POLICIES, OpaServer
 from harness.opa.client import OpaClient
 
 OPA_WEBHOOK = "winpod.opa.winpod-guard.io"
@@ -53,6 +57,20 @@ def opa_webhook_configuration(url: str, ca_bundle: str, object_selector: dict | 
 
 def opa_admission_url(opa: OpaClient) -> str:
     return opa.url + OPA_ADMISSION_PATH
+
+
+@contextlib.contextmanager
+def opa_webhook(cluster: LocalCluster, *, image: str | None = None,
+                object_selector: dict | None = None) -> Iterator[OpaServer]:
+    """The harness's OPA container serving HTTPS on loopback with the policies, registered as a webhook of ``cluster``."""
+    tls = cluster.workdir / "opa-tls"
+    tls.mkdir(exist_ok=True)
+    cluster.ca.issue(tls, "tls", "winpod-opa", server=True)
+    (tls / "ca.crt").write_bytes(cluster.ca.pem)
+    with OpaServer.docker(image, tls_dir=tls) as opa:
+        opa.load_policies(POLICIES)
+        cluster.api.apply(opa_webhook_configuration(opa_admission_url(opa), cluster.ca_bundle, object_selector))
+        yield opa
 
 
 @dataclass(frozen=True)

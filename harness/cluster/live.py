@@ -5,14 +5,19 @@
 contexts, exec plugins such as AKS's) is read by the official client.
 """
 
+from __future__ import annotations
+
 import argparse
 import logging
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from harness.cluster.api import Api, Unserved
 from harness.documents import Document
 from harness.errors import ClusterError
 from harness.kinds import WORKLOADS
+
+if TYPE_CHECKING:
+    from harness.cluster.api import Api
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +38,8 @@ def objects(api: Api, *, limit: int = PAGE) -> Iterator[dict]:
     List items come without ``apiVersion`` and ``kind``; they are put back,
     as ``kubectl get -o json`` does, so each object is judged as its kind.
     """
+    from harness.cluster.api import Unserved
+
     for kind, (api_version, _) in WORKLOADS.items():
         try:
             resource = api.resource(api_version, kind)
@@ -46,6 +53,8 @@ def objects(api: Api, *, limit: int = PAGE) -> Iterator[dict]:
 
 def read(kubeconfig: str | None, context: str | None, *, limit: int = PAGE) -> list[Document]:
     """The cluster's governed objects as documents of one source naming the cluster."""
+    from harness.cluster.api import Api
+
     api = Api.from_kubeconfig(kubeconfig, context)
     source = f"cluster {context or api.where}"
     try:
