@@ -9,8 +9,13 @@ deny constraint, expected ``warn`` constraints among the response warnings.
 The same object goes through OPA's ``/v0/data/winpod/admission`` registered as
 a second webhook, and the two verdicts must be the same case by case.
 
-Both webhooks are registered at once; an object selector on a label the test
-adds sends each request to one of them only, so each answer is one engine's.
+Both webhooks are registered at once, each with a ``matchCondition`` on the
+requesting user; the test makes each request as one of two users (by
+impersonation), so each answer is one engine's and the object is sent exactly
+as the fixture has it. A Pod case with ``ephemeralContainers`` (which no create
+may carry) goes the way ``kubectl debug`` does: the pod without them is created
+by a third user no webhook sees, and its ``pods/ephemeralcontainers``
+subresource is patched with them.
 Cases the API server refuses itself (a malformed object, an apiVersion it does
 not serve) prove nothing about admission: they are counted and listed apart.
 """
@@ -22,11 +27,12 @@ from collections import Counter
 import pytest
 from test_agreement import BUILT_IN, manifest_of
 
-from harness.cluster import LocalCluster
+from harness.cluster import Api, LocalCluster
 from harness.cluster.admission import (
     OPA_WEBHOOK,
     Outcome,
     dry_run,
+    only_from,
     opa_admission_url,
     opa_webhook_configuration,
     outcome,
@@ -41,27 +47,12 @@ from harness.errors import HarnessError
 from harness.fixtures import Case, load_fixtures
 from harness.tools import REPO_ROOT
 
-ENGINE_LABEL = "winpod-guard.test/webhook"
 ENGINES = {"gatekeeper": GATEKEEPER_WEBHOOK, "opa": OPA_WEBHOOK}
+# Requests by these users reach only that engine's webhook; UNSEEN's reach none.
+USERS = {engine: f"winpod-test:{engine}" for engine in ENGINES}
+UNSEEN = "winpod-test:no-webhook"
 
 pytestmark = [pytest.mark.cluster, pytest.mark.docker]
-
-
-def _selector(engine: str) -> dict:
-    return {"matchLabels": {ENGINE_LABEL: engine}}
-
-
-def labelled(obj: dict, engine: str) -> dict | None:
-    """``obj`` carrying the label that routes it to ``engine``'s webhook; None if its labels are no mapping."""
-    result = copy.deepcopy(obj)
-    metadata = result.setdefault("metadata", {})
-    if not isinstance(metadata, dict):
-        return None
-    labels = metadata.setdefault("labels", {})
-    if not isinstance(labels, dict):
-        return None
-    labels[ENGINE_LABEL] = engine
-    return result
 
 
 @pytest.fixture(scope="module")
@@ -78,13 +69,19 @@ def cluster(tmp_path_factory):
 def opa_webhook(cluster: LocalCluster):
     """The harness's OPA container serving HTTPS on loopback, registered as the second webhook."""
     try:
-        with opa_webhook_serving(cluster, object_selector=_selector("opa")) as opa:
+        with opa_webhook_serving(cluster, match_conditions=only_from(USERS["opa"])) as opa:
             cluster.opa_url = opa_admission_url(opa)
             cluster.api.apply(gatekeeper_webhook_configuration(cluster.gatekeeper_url, cluster.ca_bundle,
-                                                               _selector("gatekeeper")))
+                                                               only_from(USERS["gatekeeper"])))
             yield opa
     except HarnessError as exc:
         pytest.fail(str(exc), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def apis(cluster: LocalCluster) -> dict[str, Api]:
+    """Per engine, the cluster's client acting as the user whose requests reach only that engine."""
+    return {engine: cluster.api.as_user(user) for engine, user in USERS.items()}
 
 
 # --- the corpus ---------------------------------------------------------------------
@@ -170,8 +167,34 @@ def _reason_class(reason: str) -> str:
     return (head[0] + ": " + detail)[:150]
 
 
+def _ephemeral_containers(obj: dict) -> list | None:
+    spec = obj.get("spec") if obj.get("kind") == "Pod" else None
+    found = spec.get("ephemeralContainers") if isinstance(spec, dict) else None
+    return found if isinstance(found, list) and found else None
+
+
+def admit(cluster: LocalCluster, apis: dict[str, Api], obj: dict, namespace: str, number: int) -> dict[str, Outcome]:
+    """Each engine's answer to ``obj``: a dry-run create, or for ephemeral containers what kubectl debug sends."""
+    ephemeral = _ephemeral_containers(obj)
+    if ephemeral is None:
+        return {engine: dry_run(api, obj, namespace) for engine, api in apis.items()}
+    pod = copy.deepcopy(obj)
+    del pod["spec"]["ephemeralContainers"]
+    metadata = pod.setdefault("metadata", {})
+    metadata.pop("generateName", None)
+    metadata["name"] = f"case-{number}"
+    unseen = cluster.api.as_user(UNSEEN)
+    created = outcome(unseen.create(pod, namespace, dry_run=False))
+    if not created.allowed:
+        return {engine: created for engine in apis}
+    try:
+        return {engine: debug(api, namespace, metadata["name"], *ephemeral) for engine, api in apis.items()}
+    finally:
+        unseen.delete("v1", "Pod", metadata["name"], namespace)
+
+
 @pytest.mark.parametrize("config_name", list(CORPUS))
-def test_gatekeeper_and_opa_admit_as_the_fixtures_expect(config_name, cluster, opa_webhook, refusals):
+def test_gatekeeper_and_opa_admit_as_the_fixtures_expect(config_name, cluster, apis, opa_webhook, refusals):
     config = config_of(config_name)
     apply_constraints(cluster, config)
     opa_webhook.put_config(config)
@@ -182,11 +205,7 @@ def test_gatekeeper_and_opa_admit_as_the_fixtures_expect(config_name, cluster, o
         if key not in answers:
             namespace = namespace_of(obj)
             cluster.ensure_namespace(namespace)
-            answers[key] = {}
-            for engine in ENGINES:
-                routed = labelled(obj, engine)
-                answers[key][engine] = dry_run(cluster.api, routed, namespace) if routed is not None else \
-                    Outcome(False, api_refusal="metadata or metadata.labels is not a mapping")
+            answers[key] = admit(cluster, apis, obj, namespace, len(answers))
         gatekeeper, opa = answers[key]["gatekeeper"], answers[key]["opa"]
         if gatekeeper.api_refusal or opa.api_refusal:
             if bool(gatekeeper.api_refusal) != bool(opa.api_refusal):
@@ -225,10 +244,10 @@ DEBUG_CONFIG = {
 NANOSERVER = "mcr.microsoft.com/windows/nanoserver:ltsc2022"
 
 
-def _windows_pod(name: str, engine: str) -> dict:
+def _windows_pod(name: str) -> dict:
     return {
         "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "labels": {ENGINE_LABEL: engine}},
+        "metadata": {"name": name},
         "spec": {
             "os": {"name": "windows"},
             "securityContext": {"windowsOptions": {"runAsUserName": "ContainerUser"}},
@@ -239,11 +258,11 @@ def _windows_pod(name: str, engine: str) -> dict:
     }
 
 
-def _host_process_pod(name: str, engine: str) -> dict:
+def _host_process_pod(name: str) -> dict:
     options = {"hostProcess": True, "runAsUserName": "NT AUTHORITY\\LOCAL SERVICE"}
     return {
         "apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": name, "labels": {ENGINE_LABEL: engine}},
+        "metadata": {"name": name},
         "spec": {"os": {"name": "windows"}, "hostNetwork": True, "securityContext": {"windowsOptions": options},
                  "containers": [{"name": "agent", "image": NANOSERVER}]},
     }
@@ -276,7 +295,7 @@ DEBUG_CASES = [
 
 
 @pytest.fixture(scope="module")
-def debug_pods(cluster: LocalCluster, opa_webhook) -> dict[tuple[str, str], tuple[str, str]]:
+def debug_pods(cluster: LocalCluster, apis, opa_webhook) -> dict[tuple[str, str], tuple[str, str]]:
     """Per (target, engine): the namespace and name of a pod each engine admitted for real (the attacks' targets)."""
     config = validate_config(DEBUG_CONFIG, "DEBUG_CONFIG")
     apply_constraints(cluster, config)
@@ -286,26 +305,25 @@ def debug_pods(cluster: LocalCluster, opa_webhook) -> dict[tuple[str, str], tupl
         for target, namespace, make in (("app", "debug-app", _windows_pod), ("hostprocess", "debug-hostprocess", _host_process_pod)):
             cluster.ensure_namespace(namespace)
             name = f"{target}-{engine}"
-            created = outcome(cluster.api.create(make(name, engine), namespace, dry_run=False))
+            created = outcome(apis[engine].create(make(name), namespace, dry_run=False))
             assert created.allowed, f"the {target} pod itself was not admitted by {engine}: {created.describe()}"
             pods[(target, engine)] = (namespace, name)
     return pods
 
 
-def debug(cluster: LocalCluster, namespace: str, pod: str, container: dict) -> Outcome:
+def debug(api: Api, namespace: str, pod: str, *containers: dict) -> Outcome:
     """What `kubectl debug` sends: a strategic merge patch of the pods/ephemeralcontainers subresource (dry run)."""
-    path = cluster.api.resource("v1", "Pod").path(namespace, pod, "ephemeralcontainers")
-    response = cluster.api.request("PATCH", path, query=[("dryRun", "All")],
-                                   body={"spec": {"ephemeralContainers": [container]}},
-                                   content_type="application/strategic-merge-patch+json")
+    path = api.resource("v1", "Pod").path(namespace, pod, "ephemeralcontainers")
+    response = api.request("PATCH", path, query=[("dryRun", "All")], body={"spec": {"ephemeralContainers": list(containers)}},
+                           content_type="application/strategic-merge-patch+json")
     return outcome(response)
 
 
 @pytest.mark.parametrize("engine", list(ENGINES))
 @pytest.mark.parametrize(("name", "target", "container", "allowed"), DEBUG_CASES, ids=[c[0] for c in DEBUG_CASES])
-def test_kubectl_debug_is_judged_on_the_ephemeral_container(name, target, container, allowed, engine, cluster, debug_pods):
+def test_kubectl_debug_is_judged_on_the_ephemeral_container(name, target, container, allowed, engine, apis, debug_pods):
     namespace, pod = debug_pods[(target, engine)]
-    got = debug(cluster, namespace, pod, container)
+    got = debug(apis[engine], namespace, pod, container)
     if allowed == API:
         assert got.api_refusal and "hostProcess" in got.api_refusal, got.describe()
         return
@@ -317,8 +335,9 @@ def test_kubectl_debug_is_judged_on_the_ephemeral_container(name, target, contai
 
 def test_a_webhook_without_the_subresource_misses_kubectl_debug(cluster, debug_pods):
     """Why the README's configuration lists pods/ephemeralcontainers: with `pods` alone the attack passes."""
-    engine = "opa-pods-only"
-    webhook = opa_webhook_configuration(cluster.opa_url, cluster.ca_bundle, _selector(engine))
+    user = "winpod-test:opa-pods-only"
+    api = cluster.api.as_user(user)
+    webhook = opa_webhook_configuration(cluster.opa_url, cluster.ca_bundle, only_from(user))
     webhook["metadata"]["name"] = "winpod-guard-opa-pods-only"
     webhook["webhooks"][0]["name"] = "pods-only.opa.winpod-guard.io"
     rules = webhook["webhooks"][0]["rules"][0]
@@ -326,10 +345,10 @@ def test_a_webhook_without_the_subresource_misses_kubectl_debug(cluster, debug_p
     cluster.api.apply(webhook)
     try:
         cluster.ensure_namespace("debug-app")
-        created = outcome(cluster.api.create(_windows_pod("app-pods-only", engine), "debug-app", dry_run=False))
+        created = outcome(api.create(_windows_pod("app-pods-only"), "debug-app", dry_run=False))
         assert created.allowed, created.describe()
         admin = _debugger(securityContext={"windowsOptions": {"runAsUserName": "ContainerAdministrator"}})
-        got = debug(cluster, "debug-app", "app-pods-only", admin)
+        got = debug(api, "debug-app", "app-pods-only", admin)
         assert got.allowed, f"expected the gap the README warns of, got {got.describe()}"
     finally:
         cluster.api.delete("admissionregistration.k8s.io/v1", "ValidatingWebhookConfiguration", webhook["metadata"]["name"])

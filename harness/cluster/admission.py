@@ -8,6 +8,7 @@ an apiVersion it does not serve), which proves nothing about the policies.
 """
 
 import contextlib
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,23 +36,31 @@ _FAILED = re.compile(r'failed calling webhook "([^"]+)"')
 _CONSTRAINT = re.compile(r"\[([a-z0-9]([-a-z0-9.]*[a-z0-9])?)\]")
 
 
-def opa_webhook_configuration(url: str, ca_bundle: str, object_selector: dict | None = None) -> dict:
+def only_from(user: str) -> list[dict]:
+    """``matchConditions`` limiting a webhook to the requests of ``user``: how a test sends each request to one
+    of two webhooks without changing the object (it makes them as that user, by impersonation)."""
+    return [{"name": "winpod-guard-route", "expression": f"request.userInfo.username == {json.dumps(user)}"}]
+
+
+def opa_webhook_configuration(url: str, ca_bundle: str, match_conditions: list[dict] | None = None) -> dict:
     """The ValidatingWebhookConfiguration sending the governed kinds to OPA at ``url`` (the README's)."""
+    webhook = {
+        "name": OPA_WEBHOOK,
+        "admissionReviewVersions": ["v1"],
+        "clientConfig": {"url": url, "caBundle": ca_bundle},
+        "failurePolicy": "Fail",
+        "matchPolicy": "Equivalent",
+        "rules": [{"apiGroups": ["*"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
+                   "resources": list(GOVERNED_RESOURCES), "scope": "Namespaced"}],
+        "sideEffects": "None",
+        "timeoutSeconds": 10,
+    }
+    if match_conditions:
+        webhook["matchConditions"] = match_conditions
     return {
         "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
         "metadata": {"name": OPA_WEBHOOK_CONFIGURATION},
-        "webhooks": [{
-            "name": OPA_WEBHOOK,
-            "admissionReviewVersions": ["v1"],
-            "clientConfig": {"url": url, "caBundle": ca_bundle},
-            "failurePolicy": "Fail",
-            "matchPolicy": "Equivalent",
-            "objectSelector": object_selector or {},
-            "rules": [{"apiGroups": ["*"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
-                       "resources": list(GOVERNED_RESOURCES), "scope": "Namespaced"}],
-            "sideEffects": "None",
-            "timeoutSeconds": 10,
-        }],
+        "webhooks": [webhook],
     }
 
 
@@ -61,7 +70,7 @@ def opa_admission_url(opa: OpaClient) -> str:
 
 @contextlib.contextmanager
 def opa_webhook(cluster: LocalCluster, *, image: str | None = None,
-                object_selector: dict | None = None) -> Iterator[OpaServer]:
+                match_conditions: list[dict] | None = None) -> Iterator[OpaServer]:
     """The harness's OPA container serving HTTPS on loopback with the policies, registered as a webhook of ``cluster``."""
     tls = cluster.workdir / "opa-tls"
     tls.mkdir(exist_ok=True)
@@ -69,7 +78,7 @@ def opa_webhook(cluster: LocalCluster, *, image: str | None = None,
     (tls / "ca.crt").write_bytes(cluster.ca.pem)
     with OpaServer.docker(image, tls_dir=tls) as opa:
         opa.load_policies(POLICIES)
-        cluster.api.apply(opa_webhook_configuration(opa_admission_url(opa), cluster.ca_bundle, object_selector))
+        cluster.api.apply(opa_webhook_configuration(opa_admission_url(opa), cluster.ca_bundle, match_conditions))
         yield opa
 
 

@@ -75,6 +75,16 @@ class Api:
         self._client = client
         self.where = where
         self._group_versions: dict[str, dict[str, Resource]] = {}
+        self._headers: dict[str, str] = {}
+        self._owns_client = True
+
+    def as_user(self, user: str) -> "Api":
+        """The same client acting as ``user`` (in ``system:masters``) through impersonation; closing it is a no-op."""
+        other = Api(self._client, self.where)
+        other._group_versions = self._group_versions
+        other._headers = {"Impersonate-User": user, "Impersonate-Group": "system:masters"}
+        other._owns_client = False
+        return other
 
     @classmethod
     def from_kubeconfig(cls, kubeconfig: str | Path | None = None, context: str | None = None) -> "Api":
@@ -88,11 +98,12 @@ class Api:
         return cls(client, client.configuration.host)
 
     def close(self) -> None:
-        self._client.close()
+        if self._owns_client:
+            self._client.close()
 
     def request(self, method: str, path: str, *, query: list[tuple[str, str]] | None = None, body: object = None,
                 content_type: str = "application/json", timeout: float = REQUEST_TIMEOUT) -> Response:
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", **self._headers}
         if body is not None:
             headers["Content-Type"] = content_type
         serialized = self._client.param_serialize(method, path, query_params=query or [], header_params=headers,

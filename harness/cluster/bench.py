@@ -1,7 +1,8 @@
 """The admission section of ``winpod bench``: latency through Gatekeeper and through OPA in one API server.
 
-Both webhooks are registered in one local cluster, each behind an object
-selector on a label, so each request reaches one engine. Every object is sent
+Both webhooks are registered in one local cluster, each limited by a
+``matchCondition`` to one requesting user, and each request is made as one of
+the two (by impersonation), so it reaches one engine, object unchanged. Every object is sent
 to one and then at once to the other (the order alternating by round), so the
 shared machine's load weighs on both alike; the time is the client's, from
 request to answer, so it includes the API server's own work, the same on both
@@ -10,30 +11,19 @@ left out. Cluster start to first refusal counts from nothing running to the
 first pod Gatekeeper refuses (templates, constraints and all).
 """
 
-import copy
 import time
 
-from harness.cluster.admission import dry_run, opa_webhook
+from harness.cluster.admission import dry_run, only_from, opa_webhook
 from harness.cluster.gatekeeper import apply_constraints, install_templates
 from harness.cluster.local import LocalCluster, gatekeeper_webhook_configuration
 from harness.config import default_config
 
 ROUNDS = 2
-ENGINE_LABEL = "winpod-guard.bench/webhook"
+USERS = {"gatekeeper": "winpod-bench:gatekeeper", "opa": "winpod-bench:opa"}
 _REFUSED = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "bench-probe"},
             "spec": {"os": {"name": "windows"}, "containers": [
                 {"name": "app", "image": "mcr.microsoft.com/windows/servercore:ltsc2022",
                  "securityContext": {"windowsOptions": {"runAsUserName": "ContainerAdministrator"}}}]}}
-
-
-def _routed(obj: dict, engine: str) -> dict:
-    routed = copy.deepcopy(obj)
-    routed["metadata"].setdefault("labels", {})[ENGINE_LABEL] = engine
-    return routed
-
-
-def _selector(engine: str) -> dict:
-    return {"matchLabels": {ENGINE_LABEL: engine}}
 
 
 def rows(objects: list[dict], config: dict | None, image: str | None) -> list[tuple[str, str, str, str]]:
@@ -47,20 +37,20 @@ def rows(objects: list[dict], config: dict | None, image: str | None) -> list[tu
             time.sleep(0.05)
         first_refusal = time.perf_counter() - began
         cluster.api.apply(gatekeeper_webhook_configuration(cluster.gatekeeper_url, cluster.ca_bundle,
-                                                           _selector("gatekeeper")))
-        with opa_webhook(cluster, image=image, object_selector=_selector("opa")) as opa:
+                                                           only_from(USERS["gatekeeper"])))
+        apis = {engine: cluster.api.as_user(user) for engine, user in USERS.items()}
+        with opa_webhook(cluster, image=image, match_conditions=only_from(USERS["opa"])) as opa:
             opa.put_config(config)
             for namespace in sorted({obj["metadata"]["namespace"] for obj in objects}):
                 cluster.ensure_namespace(namespace)
             times: dict[str, list[float]] = {"gatekeeper": [], "opa": []}
             admitted = [obj for obj in objects
-                        if not dry_run(cluster.api, _routed(obj, "opa"), obj["metadata"]["namespace"]).api_refusal]
+                        if not dry_run(apis["opa"], obj, obj["metadata"]["namespace"]).api_refusal]
             for number in range(ROUNDS):
                 for obj in admitted:
                     for engine in (("gatekeeper", "opa") if number % 2 == 0 else ("opa", "gatekeeper")):
-                        routed = _routed(obj, engine)
                         start = time.perf_counter()
-                        dry_run(cluster.api, routed, obj["metadata"]["namespace"])
+                        dry_run(apis[engine], obj, obj["metadata"]["namespace"])
                         times[engine].append(time.perf_counter() - start)
     result = [("admission (dry-run create through a local kube-apiserver), objects it accepts",
                f"{len(admitted)}/{len(objects)}", "", "")]

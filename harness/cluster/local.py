@@ -284,9 +284,9 @@ class LocalCluster:
                    for crd in listing.get("items", []))
 
 
-def gatekeeper_webhook_configuration(url: str, ca_bundle: str, object_selector: dict | None = None) -> dict:
+def gatekeeper_webhook_configuration(url: str, ca_bundle: str, match_conditions: list[dict] | None = None) -> dict:
     """Gatekeeper's ValidatingWebhookConfiguration as its chart (v3.23.0, defaults) writes it, at ``url``."""
-    return {
+    configuration = {
         "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingWebhookConfiguration",
         "metadata": {"name": GATEKEEPER_WEBHOOK_CONFIGURATION},
         "webhooks": [{
@@ -299,7 +299,7 @@ def gatekeeper_webhook_configuration(url: str, ca_bundle: str, object_selector: 
                 {"key": "admission.gatekeeper.sh/ignore", "operator": "DoesNotExist"},
                 {"key": "kubernetes.io/metadata.name", "operator": "NotIn", "values": [GATEKEEPER_NAMESPACE]},
             ]},
-            "objectSelector": object_selector or {},
+            "objectSelector": {},
             "rules": [{"apiGroups": ["*"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
                        "resources": ["*", *GATEKEEPER_SUBRESOURCES], "scope": "*"}],
             "sideEffects": "None",
@@ -308,3 +308,6 @@ def gatekeeper_webhook_configuration(url: str, ca_bundle: str, object_selector: 
             "timeoutSeconds": 10,
         }],
     }
+    if match_conditions:
+        configuration["webhooks"][0]["matchConditions"] = match_conditions
+    return configuration
