@@ -15,10 +15,11 @@ import time
 from pathlib import Path
 
 import pytest
+import yaml
 from conftest import run_processes
 
 from harness.cluster import LocalCluster
-from harness.cluster.admission import dry_run
+from harness.cluster.admission import OPA_ADMISSION_PATH, dry_run, opa_webhook_configuration
 from harness.cluster.gatekeeper import apply_constraints, install_templates
 from harness.cluster.local import GATEKEEPER_WEBHOOK
 from harness.cluster.processes import WORKDIR_PREFIX, make_workdir
@@ -120,3 +121,12 @@ def test_gatekeeper_stopped_fails_closed(nothing_left):
         cluster.gatekeeper.stop()
         after = dry_run(cluster.api, pod, "default")
     assert not after.allowed and after.failed_webhook == GATEKEEPER_WEBHOOK, after.describe()
+
+
+def test_the_readme_shows_the_webhook_configuration_the_tests_register():
+    text = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    block = text.split("### The webhook configuration for OPA", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    shown = yaml.safe_load(block)
+    clients = shown["webhooks"][0]["clientConfig"]
+    assert shown == opa_webhook_configuration(clients["url"], clients["caBundle"])
+    assert clients["url"].endswith(OPA_ADMISSION_PATH)
