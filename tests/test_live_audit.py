@@ -14,6 +14,7 @@ import json
 from collections import Counter
 
 import pytest
+from sarif import loader as sarif_loader
 
 from harness.cli import main
 from harness.cluster import LocalCluster, live
@@ -106,9 +107,11 @@ def test_live_listing_pages_through_every_governed_object(audited_cluster):
     cluster, created, _, _, _ = audited_cluster
     api = Api.from_kubeconfig(cluster.kubeconfig)
     try:
+        first = next(api.list_pages(api.resource("v1", "Pod"), limit=97))
         listed = list(live.objects(api, limit=97))
     finally:
         api.close()
+    assert len(first["items"]) == 97 and first["metadata"].get("continue"), "the server did not page"
     assert sorted((o["kind"], o["metadata"]["namespace"], o["metadata"]["name"]) for o in listed) == \
         sorted((o["kind"], o["metadata"]["namespace"], o["metadata"]["name"]) for o in created)
     assert all(o["apiVersion"] in ("v1", "apps/v1") for o in listed)
@@ -123,6 +126,13 @@ def test_audit_cluster_reports_what_spec_expects(audited_cluster, tmp_path):
     assert code == 1  # deny-level findings
     assert result["summary"]["scanned"] == len(created)
     assert Counter(f["constraint"] for f in result["findings"]) == expected
+
+    for form in ("table", "sarif"):
+        main(["audit", "--cluster", "--kubeconfig", str(cluster.kubeconfig), "--config", str(REPO_ROOT / "winpod-config.yaml"),
+              "--format", form, "-o", str(tmp_path / form)])
+    assert f"{len(created)} objects scanned" in (tmp_path / "table").read_text(encoding="utf-8")
+    results = sarif_loader.load_sarif_file(str(tmp_path / "sarif")).get_results()
+    assert Counter(r["properties"]["constraint"] for r in results) == expected
 
 
 def _audited(cluster: LocalCluster, stored: list[dict], since: datetime.datetime) -> list[dict] | None:

@@ -32,8 +32,8 @@ GOVERNED_RESOURCES = (
 
 _DENIED = re.compile(r'admission webhook "([^"]+)" denied the request: ?(.*)', re.DOTALL)
 _FAILED = re.compile(r'failed calling webhook "([^"]+)"')
-# Gatekeeper and the OPA admission answer both write "[constraint] message".
-_CONSTRAINT = re.compile(r"\[([a-z0-9]([-a-z0-9.]*[a-z0-9])?)\]")
+# Gatekeeper and the OPA admission answer both write "[constraint] message", one a line.
+_CONSTRAINT = re.compile(r"^\[([a-z0-9]([-a-z0-9.]*[a-z0-9])?)\] ", re.MULTILINE)
 
 
 def only_from(user: str) -> list[dict]:
