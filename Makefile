@@ -86,7 +86,8 @@ $(GATEKEEPER_PIN):
 
 $(GATEKEEPER_CRDS):
 	mkdir -p $(@D)
-	dir=$$(go mod download -json github.com/open-policy-agent/gatekeeper/v3@v$(GATEKEEPER_VERSION) | jq -r .Dir) && \
+	dir=$$(go mod download -json github.com/open-policy-agent/gatekeeper/v3@v$(GATEKEEPER_VERSION) \
+	    | $(PYTHON) -c 'import json, sys; print(json.load(sys.stdin)["Dir"])') && \
 	  rm -rf $@.tmp && cp -r "$$dir/charts/gatekeeper/crds" $@.tmp && chmod -R u+w $@.tmp && mv $@.tmp $@ \
 	  || $(call build_failed,the gatekeeper $(GATEKEEPER_VERSION) CRDs)
 

@@ -17,9 +17,14 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp"
 go mod init winpod-guard-kube-apiserver >/dev/null 2>&1
-gomod=$(go mod download -json "k8s.io/kubernetes@v$version" | jq -r .GoMod)
+gomod=$(go mod download -json "k8s.io/kubernetes@v$version" | python3 -c 'import json, sys; print(json.load(sys.stdin)["GoMod"])')
 go mod edit -require="k8s.io/kubernetes@v$version"
-for module in $(go mod edit -json "$gomod" | jq -r '.Require[] | select(.Version == "v0.0.0" and (.Path | startswith("k8s.io/"))) | .Path'); do
+staged=$(go mod edit -json "$gomod" | python3 -c '
+import json, sys
+for r in json.load(sys.stdin)["Require"]:
+    if r["Version"] == "v0.0.0" and r["Path"].startswith("k8s.io/"):
+        print(r["Path"])')
+for module in $staged; do
   go mod edit -replace="$module=$module@$staging"
 done
 printf '//go:build tools\n\npackage tools\n\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n' > tools.go
