@@ -7,6 +7,7 @@ count the processes and directories left behind.
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -18,7 +19,7 @@ import pytest
 import yaml
 from conftest import run_processes
 
-from harness.cluster import LocalCluster
+from harness.cluster import LocalCluster, local
 from harness.cluster.admission import OPA_ADMISSION_PATH, dry_run, opa_webhook_configuration
 from harness.cluster.gatekeeper import apply_constraints, install_templates
 from harness.cluster.local import GATEKEEPER_WEBHOOK
@@ -57,16 +58,19 @@ def test_a_binary_that_is_not_built_is_named_with_the_command_that_builds_it(mon
     assert "\n" not in message
 
 
-def test_a_binary_that_exits_at_start_is_named_with_its_log(monkeypatch, tmp_path, nothing_left):
-    broken = tmp_path / "etcd"
-    broken.write_text("#!/bin/sh\necho 'etcd: cannot listen: address already in use' >&2\nexit 3\n")
-    broken.chmod(0o755)
-    monkeypatch.setenv("WINPOD_ETCD", str(broken))
-    with pytest.raises(ClusterError) as raised, LocalCluster():
-        pass
+def test_a_port_taken_stops_the_start_with_the_components_log(monkeypatch, nothing_left):
+    """etcd's client port already bound by someone else: etcd exits, and the error says so with its log."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        ports = iter([taken.getsockname()[1]])
+        real = local.free_port
+        monkeypatch.setattr(local, "free_port", lambda: next(ports, None) or real())
+        with pytest.raises(ClusterError) as raised, LocalCluster():
+            pass
     message = str(raised.value)
-    assert message.startswith(f"etcd ({broken}) exited with code 3 while starting"), message
-    assert "address already in use" in message
+    assert message.startswith(f"etcd ({local.tool_path('etcd')}) exited with code "), message
+    assert "while starting" in message and "address already in use" in message
 
 
 def test_a_slow_api_server_times_out_with_its_log_tail_and_is_torn_down(nothing_left):
@@ -81,7 +85,7 @@ def test_a_harness_killed_by_sigkill_leaves_nothing(tmp_path):
     """The kernel kills the components with their parent; the next start removes the directory."""
     script = textwrap.dedent("""
         import sys, time
-        from harness.cluster import LocalCluster
+        from harness.cluster import LocalCluster, local
         with LocalCluster() as cluster:
             print(cluster.workdir, flush=True)
             time.sleep(600)
