@@ -22,6 +22,7 @@ from urllib.parse import quote_from_bytes
 
 from harness import __version__, manifests
 from harness.cli.options import add_server_arguments, prepare_output, serving, write_output
+from harness.cluster import live
 from harness.config import load_config
 from harness.errors import HarnessError, ManifestError, OpaError
 from harness.kinds import is_governed, name, namespace
@@ -92,6 +93,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", help="write the report to this file instead of stdout")
     parser.add_argument("--inventory", action="store_true",
                         help="list every HostProcess workload with its namespace, accounts and images")
+    live.add_arguments(parser)
     add_server_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -101,8 +103,8 @@ def run(args: argparse.Namespace) -> int:
         raise HarnessError("--inventory lists workloads, not findings: use --format table or json")
     config = load_config(args.config) if args.config else None
     prepare_output(args.output)
-    documents, errors = manifests.read(args.paths)
-    if not documents and not errors:
+    documents, errors = (live.read(args.kubeconfig, args.context), []) if args.cluster else manifests.read(args.paths)
+    if not documents and not errors and not args.cluster:
         raise ManifestError(f"no Kubernetes objects in {' '.join(args.paths)}")
     for error in errors:
         print(f"winpod audit: {error}", file=sys.stderr)

@@ -218,8 +218,9 @@ def _not_static(binary: Path) -> str | None:
 
 class DockerBackend:
     def __init__(self, image: str | None, host_network: bool | None, pull_timeout: float,
-                 memory: str = DEFAULT_MEMORY):
+                 memory: str = DEFAULT_MEMORY, mounts: dict[str, str] | None = None):
         self._image = image
+        self._mounts = mounts or {}
         self._host_network = host_network
         self._pull_timeout = pull_timeout
         self._memory = memory
@@ -265,6 +266,7 @@ class DockerBackend:
                     mem_limit=self._memory_bytes,
                     memswap_limit=self._memory_bytes,
                     environment={**env, "GOMEMLIMIT": str(int(self._memory_bytes * _GO_SHARE))},
+                    volumes={source: {"bind": target, "mode": "ro"} for source, target in self._mounts.items()},
                     **network,
                 )
             self._container.start()

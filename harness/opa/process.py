@@ -38,7 +38,7 @@ class ProcessBackend:
                     stdout=self._log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
-                    preexec_fn=_die_with_parent() if sys.platform == "linux" else None,
+                    preexec_fn=die_with_parent() if sys.platform == "linux" else None,
                 )
         except OSError as exc:
             raise OpaError(f"cannot run {binary}: {exc.strerror}") from exc
@@ -73,7 +73,7 @@ class ProcessBackend:
                 self._log = None
 
 
-def _die_with_parent():
+def die_with_parent():
     """A preexec_fn making the kernel SIGKILL the child when the harness dies, even by SIGKILL."""
     parent = os.getpid()
     libc = ctypes.CDLL(None, use_errno=True)

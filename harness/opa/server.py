@@ -6,7 +6,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import requests
 
@@ -35,6 +35,23 @@ _OPA_FLAGS = ("--skip-version-check", "--log-level", "error", "--optimize-store-
 _INSTANCE_LABEL = "winpod_instance"
 
 
+_CONTAINER_TLS_DIR = "/winpod-tls"
+
+
+class Tls(NamedTuple):
+    """A directory of tls.crt, tls.key and ca.crt, and where OPA sees it (in a container: its mount point)."""
+
+    directory: Path
+    seen_from_opa: str
+
+    @property
+    def ca(self) -> Path:
+        return self.directory / "ca.crt"
+
+    def seen_as(self, name: str) -> str:
+        return f"{self.seen_from_opa}/{name}"
+
+
 class Backend(Protocol):
     description: str
 
@@ -56,12 +73,16 @@ class OpaServer(OpaClient):
     """A real OPA server for the length of a ``with`` block, in a container or a subprocess."""
 
     def __init__(self, backend: Backend, *, port: int | None = None, opa_args: Sequence[str] = (),
-                 startup_timeout: float = STARTUP_TIMEOUT):
+                 startup_timeout: float = STARTUP_TIMEOUT, tls: Tls | None = None):
         super().__init__("")
         self._backend = backend
         self._port = port
         self._opa_args = tuple(opa_args)
         self._startup_timeout = startup_timeout
+        self._tls = tls
+        if tls is not None:
+            self._opa_args += ("--tls-cert-file", tls.seen_as("tls.crt"), "--tls-private-key-file", tls.seen_as("tls.key"))
+            self._session.verify = str(tls.ca)
 
     @classmethod
     def docker(
@@ -74,13 +95,17 @@ class OpaServer(OpaClient):
         pull_timeout: float = PULL_TIMEOUT,
         startup_timeout: float = STARTUP_TIMEOUT,
         memory: str = DEFAULT_MEMORY,
+        tls_dir: Path | None = None,
     ) -> "OpaServer":
         """OPA in a Docker container. ``image=None``: the official image of the pinned
         version if present or pullable, else one built around .tools/bin/opa.
         ``host_network=None``: host networking when the engine has no bridge network.
-        ``memory``: the container's memory limit, as Docker's ``--memory`` takes it."""
-        return cls(DockerBackend(image, host_network, pull_timeout, memory),
-                   port=port, opa_args=opa_args, startup_timeout=startup_timeout)
+        ``memory``: the container's memory limit, as Docker's ``--memory`` takes it.
+        ``tls_dir``: serve HTTPS with its tls.crt and tls.key (mounted read-only), trusting its ca.crt."""
+        tls = Tls(tls_dir, _CONTAINER_TLS_DIR) if tls_dir is not None else None
+        mounts = {str(tls_dir): _CONTAINER_TLS_DIR} if tls_dir is not None else {}
+        return cls(DockerBackend(image, host_network, pull_timeout, memory, mounts),
+                   port=port, opa_args=opa_args, startup_timeout=startup_timeout, tls=tls)
 
     @classmethod
     def process(
@@ -90,9 +115,11 @@ class OpaServer(OpaClient):
         port: int | None = None,
         opa_args: Sequence[str] = (),
         startup_timeout: float = STARTUP_TIMEOUT,
+        tls_dir: Path | None = None,
     ) -> "OpaServer":
         """``opa run --server`` as a local subprocess (default binary: harness.tools)."""
-        return cls(ProcessBackend(opa), port=port, opa_args=opa_args, startup_timeout=startup_timeout)
+        tls = Tls(tls_dir, str(tls_dir)) if tls_dir is not None else None
+        return cls(ProcessBackend(opa), port=port, opa_args=opa_args, startup_timeout=startup_timeout, tls=tls)
 
     @property
     def description(self) -> str:
@@ -102,7 +129,7 @@ class OpaServer(OpaClient):
         try:
             port = self._port or _free_port()
             token = uuid.uuid4().hex
-            self.url = f"http://127.0.0.1:{port}"
+            self.url = f"{'https' if self._tls else 'http'}://127.0.0.1:{port}"
             self._backend.start(port, lambda address: _opa_command(address, token, self._opa_args), _OPA_ENV)
             self._wait_ready(token)
         except BaseException:
