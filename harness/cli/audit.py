@@ -21,7 +21,14 @@ from typing import Any, TextIO
 from urllib.parse import quote_from_bytes
 
 from harness import __version__, manifests
-from harness.cli.options import add_server_arguments, prepare_output, serving, write_output
+from harness.cli.options import (
+    add_config_argument,
+    add_report_arguments,
+    add_server_arguments,
+    prepare_output,
+    serving,
+    write_output,
+)
 from harness.cluster import live
 from harness.config import load_config
 from harness.errors import HarnessError, ManifestError, OpaError
@@ -88,9 +95,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("paths", nargs="*", default=[manifests.STDIN], metavar="FILE|DIR|-",
                         help="kubectl -o json/yaml output, manifests or directories of them (default: stdin)")
-    parser.add_argument("--config", help="winpod-guard PolicyConfig (default: the built-in config)")
-    parser.add_argument("--format", choices=("table", "json", "sarif"), default="table")
-    parser.add_argument("-o", "--output", help="write the report to this file instead of stdout")
+    add_config_argument(parser, "winpod-guard PolicyConfig (default: the built-in config)")
+    add_report_arguments(parser, ("table", "json", "sarif"), "table")
     parser.add_argument("--inventory", action="store_true",
                         help="list every HostProcess workload with its namespace, accounts and images")
     live.add_arguments(parser)

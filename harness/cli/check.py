@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from harness import manifests
-from harness.cli.options import add_server_arguments, serving
+from harness.cli.options import add_config_argument, add_report_arguments, add_server_arguments, serving
 from harness.config import load_config
 from harness.errors import HarnessError, ManifestError
 from harness.inputs import verdict
@@ -31,8 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("files", nargs="*", default=[manifests.STDIN], metavar="FILE",
                         help="manifest files or directories, or - for stdin (the default)")
-    parser.add_argument("--config", metavar="FILE", help="the config to decide with (default: the built-in one)")
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="report format (default: text)")
+    add_config_argument(parser, "the config to decide with (default: the built-in one)")
+    add_report_arguments(parser, ("text", "json"), "text", output=False)
     add_server_arguments(parser)
     parser.set_defaults(func=run)
 

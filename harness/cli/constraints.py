@@ -5,6 +5,7 @@ import logging
 import sys
 from pathlib import Path
 
+from harness.cli.options import add_config_argument
 from harness.config import default_config, load_config
 from harness.errors import HarnessError
 from harness.gatekeeper import constraint_documents
@@ -19,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Write one Gatekeeper Constraint per entry of a PolicyConfig file, for the "
         "templates of gatekeeper/templates. Nothing is written when the config is refused.",
     )
-    parser.add_argument("--config", type=Path, help="PolicyConfig file (default: the built-in config)")
+    add_config_argument(parser, "PolicyConfig file (default: the built-in config)")
     parser.add_argument(
         "-o", "--output", default="-", metavar="DIR|-",
         help="directory to write <name>.yaml into, or - for one multi-document stream on stdout (default)",

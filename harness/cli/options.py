@@ -4,7 +4,7 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from harness.errors import HarnessError
@@ -46,6 +46,19 @@ def serving(args: argparse.Namespace, config: dict | None = None) -> Iterator[Op
         if config is not None:
             opa.put_config(config)
         yield opa
+
+
+def add_config_argument(parser: argparse.ArgumentParser, help_text: str) -> None:
+    """``--config FILE``, the PolicyConfig a command reads; ``help_text`` says what it is for there."""
+    parser.add_argument("--config", metavar="FILE", help=help_text)
+
+
+def add_report_arguments(parser: argparse.ArgumentParser, formats: Sequence[str], default: str, *,
+                         output: bool = True) -> None:
+    """``--format`` and, with ``output``, ``-o/--output FILE``: the report of a command that writes one."""
+    parser.add_argument("--format", choices=formats, default=default, help=f"report format (default: {default})")
+    if output:
+        parser.add_argument("-o", "--output", metavar="FILE", help="write the report to this file instead of stdout")
 
 
 def prepare_output(path: str | None) -> None:

@@ -2,9 +2,8 @@
 
 import argparse
 import sys
-from pathlib import Path
 
-from harness.cli.options import add_server_arguments, serving
+from harness.cli.options import add_config_argument, add_server_arguments, serving
 from harness.config import load_config
 from harness.errors import OpaError
 
@@ -16,8 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Start OPA, load the policies and the config, print its URL on stdout, "
         "and serve until Ctrl-C or SIGTERM; then stop it and leave nothing running.",
     )
-    parser.add_argument("--config", type=Path, metavar="FILE",
-                        help="a winpod-guard config file (default: the policies' built-in default)")
+    add_config_argument(parser, "a winpod-guard config file (default: the policies' built-in default)")
     add_server_arguments(parser)
     parser.set_defaults(func=run)
 

@@ -16,7 +16,14 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn, TextIO
 
-from harness.cli.options import add_server_arguments, prepare_output, serving, write_output
+from harness.cli.options import (
+    add_config_argument,
+    add_report_arguments,
+    add_server_arguments,
+    prepare_output,
+    serving,
+    write_output,
+)
 from harness.errors import HarnessError
 from harness.fixtures import Suite, load_fixtures
 from harness.opa import OpaClient
@@ -37,10 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("paths", nargs="*", default=["fixtures"], metavar="PATH",
                         help="fixture files or directories (default: fixtures)")
-    parser.add_argument("--config", metavar="FILE",
-                        help="config for the cases that name none (default: the built-in one)")
-    parser.add_argument("--format", choices=sorted(FORMATS), default="text", help="report format (default: text)")
-    parser.add_argument("-o", "--output", metavar="FILE", help="write the report here instead of stdout")
+    add_config_argument(parser, "config for the cases that name none (default: the built-in one)")
+    add_report_arguments(parser, sorted(FORMATS), "text")
     parser.add_argument("-k", metavar="PATTERN", dest="pattern",
                         help="only cases whose id (file::case) contains PATTERN, or matches it as a glob "
                              "when it has * ? or [ (case-insensitive)")

@@ -213,7 +213,9 @@ _enforcement_action(constraint) := constraint.enforcementAction if {
 # entrypoint: true
 # description: >-
 #   The AdmissionReview response for an AdmissionReview input: uid echoed,
-#   allowed, a 403 status listing the deny violations, warnings for warn ones.
+#   allowed, a 403 status listing the deny violations, warnings for warn ones,
+#   control characters shown as \xNN and each warning under 256 characters
+#   (a longer one cut, and given whole in the status message).
 admission := {
 	"apiVersion": _admission_api_version,
 	"kind": "AdmissionReview",
@@ -237,21 +239,52 @@ default _status := {}
 
 _status := {"status": {"code": 403, "reason": "Forbidden", "message": message}} if {
 	not decision.allowed
-	message := concat("\n", _lines("deny"))
+	message := concat("\n", array.concat(_lines("deny"), _cut_warnings))
+}
+
+# The API server reads no status of an allowed response; OPA's decision log
+# and any other client still get the whole of a warning that was cut.
+_status := {"status": {"code": 200, "message": concat("\n", _cut_warnings)}} if {
+	decision.allowed
+	count(_cut_warnings) > 0
 }
 
 default _warnings := {}
 
-_warnings := {"warnings": lines} if {
+_warnings := {"warnings": [_short(line) | some line in lines]} if {
 	lines := _lines("warn")
 	count(lines) > 0
 }
 
-# Gatekeeper's format: one "[constraint] message" per violation.
-_lines(action) := [sprintf("[%s] %s", [v.constraint, v.msg]) |
+# Warnings as the API server keeps them (k8s.io/apiserver's warning
+# recorder, pkg/endpoints/filters/warning.go): it drops one that holds a
+# control character (apimachinery's util/net.NewWarningHeader) and may cut
+# one past 256 characters. Lines are escaped (_visible), and a longer one is
+# cut here, with a mark, and given whole in the status message.
+_warning_limit := 256
+
+_short(line) := line if {
+	count(line) <= _warning_limit
+} else := concat("", [substring(line, 0, _warning_limit - 3), "..."])
+
+_cut_warnings := [line |
+	some line in _lines("warn")
+	count(line) > _warning_limit
+]
+
+# Gatekeeper's format: one "[constraint] message" per violation, its
+# control characters shown as \xNN (a terminal prints the status message).
+_lines(action) := [_visible(sprintf("[%s] %s", [v.constraint, v.msg])) |
 	some v in decision.violations
 	v.enforcementAction == action
 ]
+
+_visible(s) := strings.replace_n(_control_escapes, s)
+
+# C0, DEL and C1: what Go's unicode.IsControl holds a control character.
+_control_escapes[sprintf("%c", [i])] := sprintf(`\x%02x`, [i]) if {
+	some i in array.concat(numbers.range(0, 31), numbers.range(127, 159))
+}
 
 _value(x, key) := v if v := x[key]
 

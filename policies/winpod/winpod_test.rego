@@ -391,6 +391,38 @@ test_admission_warnings if {
 	} with input as admission_request(legacy) with winpod.config as config
 }
 
+# The API server drops a warning with a control character and may cut one
+# past 256 characters: control characters are escaped, a long warning is cut
+# under 256 with a mark, and its whole text is in the status message. (A
+# container name is quoted by %q already; a user name is shown as written.)
+long_name := concat("", [n | some _ in numbers.range(1, 250); n := "n"])
+
+test_admission_warnings_as_the_api_server_keeps_them if {
+	legacy := json.patch(windows_admin, [
+		{"op": "replace", "path": "/metadata/namespace", "value": "legacy-app"},
+		{"op": "replace", "path": "/spec/template/spec/containers/0/name", "value": long_name},
+	])
+	response := winpod.admission.response with input as admission_request(legacy) with winpod.config as config
+	response.allowed == true
+	full := sprintf(`[users-warn] DaemonSet/legacy-app/agent: container "%s" runs as "ContainerAdministrator", which is not in allowedUserNames ["ContainerUser"]`, [long_name])
+	response.warnings == [concat("", [substring(full, 0, 253), "..."])]
+	count(response.warnings[0]) == 256
+	response.status == {"code": 200, "message": full}
+}
+
+test_admission_escapes_control_characters if {
+	denied := json.patch(windows_admin, [{
+		"op": "replace",
+		"path": "/spec/template/spec/containers/0/securityContext/windowsOptions/runAsUserName",
+		"value": "evil\u001b[2J\u0085",
+	}])
+	message := winpod.admission.response.status.message with input as admission_request(denied)
+	message == `[default-users] DaemonSet/tools/agent: container "a" runs as "evil\x1b[2J\x85", which is not in allowedUserNames ["ContainerUser"]`
+	warned := json.patch(denied, [{"op": "replace", "path": "/metadata/namespace", "value": "legacy-app"}])
+	warnings := winpod.admission.response.warnings with input as admission_request(warned) with winpod.config as config
+	warnings == [`[users-warn] DaemonSet/legacy-app/agent: container "a" runs as "evil\x1b[2J\x85", which is not in allowedUserNames ["ContainerUser"]`]
+}
+
 test_admission_echoes_v1beta1 if {
 	review := object.union(admission_request(psa_allowed["baseline/base"]), {"apiVersion": "admission.k8s.io/v1beta1"})
 	winpod.admission == {
