@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import json
 import logging
 import re
 import sys
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePath
 from typing import Any, TextIO
@@ -23,13 +25,16 @@ from harness.cli.options import add_server_arguments, prepare_output, serving, w
 from harness.config import load_config
 from harness.errors import HarnessError, ManifestError, OpaError
 from harness.kinds import is_governed, name, namespace
-from harness.opa import OpaClient, map_batches
+from harness.opa import BATCH_CHUNK, OpaClient, map_batches
 
 logger = logging.getLogger(__name__)
 
 INVENTORY_PATH = "winpod/inventory"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVELS = {"deny": "error", "warn": "warning", "dryrun": "note"}
+# Objects read, decided and dropped at a time: a few batch requests' worth, so that
+# the batch endpoint's workers stay busy while memory holds one round.
+ROUND = 4 * BATCH_CHUNK
 _CONTAINER = re.compile(r"^(.*?)\.(containers|initContainers|ephemeralContainers)\[(\d+)\]")
 
 
@@ -91,15 +96,16 @@ def run(args: argparse.Namespace) -> int:
         raise HarnessError("--inventory lists workloads, not findings: use --format table or json")
     config = load_config(args.config) if args.config else None
     prepare_output(args.output)
-    documents, errors = manifests.read(args.paths)
-    if not documents and not errors:
+    found = _reported(manifests.stream(args.paths))
+    first = next(found, None)
+    if first is None:
         raise ManifestError(f"no Kubernetes objects in {' '.join(args.paths)}")
-    for error in errors:
-        print(f"winpod audit: {error}", file=sys.stderr)
+    found = itertools.chain([first], found)
     out = io.StringIO()
     with serving(args, config) as opa:
         if args.inventory:
-            rows = inventory(opa, documents)
+            errors: list[manifests.DocumentError] = []
+            rows = inventory(opa, found, errors)
             if args.format == "table":
                 _inventory_table(rows, out)
             else:
@@ -107,32 +113,64 @@ def run(args: argparse.Namespace) -> int:
                 out.write("\n")
             code = 0
         else:
-            result = audit(opa, documents, errors)
+            result = audit(opa, found)
+            errors = result.errors
             {"table": write_table, "json": write_json, "sarif": write_sarif}[args.format](result, out)
             code = result.exit_code()
     write_output(args.output, out.getvalue())
     return 2 if errors else code
 
 
-def audit(opa: OpaClient, documents: list[manifests.Document], errors: list[manifests.DocumentError]) -> Audit:
-    governed = [d for d in documents if is_governed(d.obj)]
-    skipped = Counter(_kind(d.obj) for d in documents if not is_governed(d.obj))
-    findings = []
-    for document, decision in zip(governed, opa.decide_many([d.obj for d in governed]), strict=True):
-        for violation in decision["violations"]:
-            findings.append(_finding(document, violation))
-    return Audit(scanned=len(governed), skipped=skipped, findings=findings, errors=errors)
+def _reported(found: Iterator[manifests.Document | manifests.DocumentError]) -> Iterator[
+        manifests.Document | manifests.DocumentError]:
+    """What ``found`` gives, each error said on stderr as it is read."""
+    for item in found:
+        if isinstance(item, manifests.DocumentError):
+            print(f"winpod audit: {item}", file=sys.stderr)
+        yield item
 
 
-def inventory(opa: OpaClient, documents: list[manifests.Document]) -> list[dict]:
+def _rounds(found: Iterable[manifests.Document | manifests.DocumentError],
+            errors: list[manifests.DocumentError]) -> Iterator[list[manifests.Document]]:
+    """The documents of ``found`` a round at a time (errors to ``errors``): a round is decided and
+    dropped before the next is read, so memory holds one round, not the export."""
+    batch: list[manifests.Document] = []
+    for item in found:
+        if isinstance(item, manifests.DocumentError):
+            errors.append(item)
+            continue
+        batch.append(item)
+        if len(batch) == ROUND:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def audit(opa: OpaClient, found: Iterable[manifests.Document | manifests.DocumentError]) -> Audit:
+    result = Audit(scanned=0, skipped=Counter(), findings=[], errors=[])
+    for batch in _rounds(found, result.errors):
+        governed = [d for d in batch if is_governed(d.obj)]
+        result.skipped.update(_kind(d.obj) for d in batch if not is_governed(d.obj))
+        result.scanned += len(governed)
+        for document, decision in zip(governed, opa.decide_many([d.obj for d in governed]), strict=True):
+            for violation in decision["violations"]:
+                result.findings.append(_finding(document, violation))
+    return result
+
+
+def inventory(opa: OpaClient, found: Iterable[manifests.Document | manifests.DocumentError],
+              errors: list[manifests.DocumentError] | None = None) -> list[dict]:
     """Every governed object with a HostProcess container, its accounts and images."""
-    governed = [d for d in documents if is_governed(d.obj)]
-    entries = map_batches([d.obj for d in governed], lambda part, _: _inventory_entries(opa, part))
-    rows = [{
-        "namespace": namespace(document.obj), "kind": document.obj["kind"], "name": name(document.obj),
-        "source": document.source, "line": document.line,
-        "hostNetwork": entry["hostNetwork"], "containers": entry["containers"],
-    } for document, entry in zip(governed, entries, strict=True) if entry["containers"]]
+    rows = []
+    for batch in _rounds(found, errors if errors is not None else []):
+        governed = [d for d in batch if is_governed(d.obj)]
+        entries = map_batches([d.obj for d in governed], lambda part, _: _inventory_entries(opa, part))
+        rows += [{
+            "namespace": namespace(document.obj), "kind": document.obj["kind"], "name": name(document.obj),
+            "source": document.source, "line": document.line,
+            "hostNetwork": entry["hostNetwork"], "containers": entry["containers"],
+        } for document, entry in zip(governed, entries, strict=True) if entry["containers"]]
     return sorted(rows, key=lambda r: (r["namespace"], r["kind"], r["name"], r["source"], r["line"]))
 
 

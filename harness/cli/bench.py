@@ -274,8 +274,7 @@ def _audit(opa: OpaServer, count: int) -> tuple[float, int]:
         path = Path(directory) / "export.json"
         path.write_text(export)
         began = time.perf_counter()
-        documents, errors = manifests.read([str(path)])
-        result = audit.audit(opa, documents, errors)
+        result = audit.audit(opa, manifests.stream([str(path)]))
         return time.perf_counter() - began, len(result.findings)
 
 
