@@ -265,10 +265,9 @@ def load_json(text: str, source: str) -> Document:
     """``text`` as one JSON value, read as JSON (not as the YAML it also is); Unparsable when it is not."""
     start = _JSON_SPACE.match(text, 1 if text.startswith("\ufeff") else 0).end()
     try:
-        with _json_depth_limit():
-            obj, end = _STRICT_JSON.raw_decode(text, start)
-    except ValueError as exc:
-        raise _unparsable(exc, 1) from exc
+        obj, end = _json_decode(text, start, 1, _recursion_depth())
+    except _JsonNotRead as exc:
+        raise _unparsable(exc.__cause__, 1) from exc
     if _JSON_SPACE.match(text, end).end() != len(text):
         raise Unparsable(1 + _breaks(text, 0, end), None, "JSON", "more than one JSON value")
     return Document(source, 1, 1, obj)
@@ -497,6 +496,10 @@ class _Builder:
         self.lines = {}
         self.start_index = event.start_mark.index
         value, line = self._node(event, depth)
+        try:
+            value = goyaml.json_value(value)
+        except goyaml.Refused as exc:
+            raise _Refusal(str(exc), event.start_mark) from None
         return value, _LineTree(value, line, self.lines)
 
     def list_or_value(self, event: yaml.MappingStartEvent) -> Iterator[tuple[Any, _LineTree, int | str | None]]:
@@ -600,7 +603,8 @@ class _Builder:
         self.decoded += 1 + anchor.decodes
         self.aliased += anchor.decodes
         self._check_aliasing(event)
-        return self._copy(anchor.value, anchor.lines), anchor.line, anchor.height
+        # The alias's own line for the value, its anchor's for what is inside it.
+        return self._copy(anchor.value, anchor.lines), self.shift + event.start_mark.line + 1, anchor.height
 
     def _check_aliasing(self, event: yaml.Event) -> None:
         if goyaml.excessive_aliasing(self.aliased, self.decoded):
@@ -624,7 +628,7 @@ class _Builder:
     def _add(self, parent: _Open, value: Any, line: int, event: yaml.Event, height: int = 0) -> None:
         parent.height = max(parent.height, height + 1)
         if parent.explicit is None:
-            parent.value.append(goyaml.json_value(value))
+            parent.value.append(self._json_value(value, event))
             parent.lines.append(line)
         elif parent.key is _NO_KEY:
             if value is _MERGE:
@@ -642,8 +646,15 @@ class _Builder:
         else:
             key, parent.key = parent.key, _NO_KEY
             self._check_key(parent, key)
-            parent.value[key] = goyaml.json_value(value)
+            parent.value[key] = self._json_value(value, event)
             parent.lines[key] = (parent.key_line, line)
+
+    @staticmethod
+    def _json_value(value: Any, event: yaml.Event) -> Any:
+        try:
+            return goyaml.json_value(value)
+        except goyaml.Refused as exc:
+            raise _Refusal(str(exc), event.start_mark) from None
 
     def _check_key(self, parent: _Open, key: str) -> None:
         if key in parent.explicit:
@@ -751,11 +762,11 @@ class _JsonTree:
         """The document of a chunk that holds one JSON value; with ``lists``, a List's items one by one.
         _JsonNotRead when the chunk is not JSON and nothing of it was given."""
         start = _JSON_SPACE.match(chunk, 1 if chunk.startswith("\ufeff") else 0).end()
-        with _json_depth_limit(), collector_paused():
-            if lists and chunk[start] == "{":
-                yield from cls._list_or_value(chunk, start, source, number, first_line)
-                return
-            obj, end = _json_decode(chunk, start, first_line)
+        if lists and chunk[start] == "{":
+            yield from cls._list_or_value(chunk, start, source, number, first_line)
+            return
+        with collector_paused():
+            obj, end = _json_decode(chunk, start, first_line, _recursion_depth())
         if _JSON_SPACE.match(chunk, end).end() != len(chunk):
             raise _JsonNotRead("more than one JSON value")
         tree = cls(chunk, start, 0, first_line)
@@ -769,42 +780,44 @@ class _JsonTree:
         items = -1
         at = _JSON_SPACE.match(text, start + 1).end()
         line, previous = first_line, 0
-        try:
-            while text[at] != "}":
-                if text[at] != '"':
-                    raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, at)
-                key, after = _json_string(text, at + 1)
-                colon = _JSON_COLON.match(text, after)
-                if colon is None:
-                    raise json.JSONDecodeError("Expecting ':' delimiter", text, after)
-                at = colon.end()
-                if key in head or (key == "items" and items >= 0):
-                    raise DuplicateJsonKey(f"duplicate key {key!r}")
-                if key == "items" and text[at] == "[":
-                    items = 0
-                    at = _JSON_SPACE.match(text, at + 1).end()
-                    while text[at] != "]":
-                        obj, end = _json_decode(text, at, first_line)
-                        line += _breaks(text, previous, at)
-                        previous = at
-                        yield Document(source, number, line, obj, item=items, tree=cls(text, at, at, line))
-                        items += 1
-                        at = _after(text, end, "]")
-                    at = _after(text, at + 1, "}")
-                    continue
-                head[key], end = _json_decode(text, at, first_line)
-                at = _after(text, end, "}")
-            if _JSON_SPACE.match(text, at + 1).end() != len(text):
-                raise json.JSONDecodeError("Extra data", text, at + 1)
-        except (ValueError, IndexError) as exc:
-            if isinstance(exc, Unparsable):
-                raise
-            if items <= 0:
-                if isinstance(exc, _JsonNotRead):
+        depth = _recursion_depth()
+        with collector_paused():
+            try:
+                while text[at] != "}":
+                    if text[at] != '"':
+                        raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, at)
+                    key, after = _json_string(text, at + 1)
+                    colon = _JSON_COLON.match(text, after)
+                    if colon is None:
+                        raise json.JSONDecodeError("Expecting ':' delimiter", text, after)
+                    at = colon.end()
+                    if key in head or (key == "items" and items >= 0):
+                        raise DuplicateJsonKey(f"duplicate key {key!r}")
+                    if key == "items" and text[at] == "[":
+                        items = 0
+                        at = _JSON_SPACE.match(text, at + 1).end()
+                        while text[at] != "]":
+                            obj, end = _json_decode(text, at, first_line, depth, 2)
+                            line += _breaks(text, previous, at)
+                            previous = at
+                            yield Document(source, number, line, obj, item=items, tree=cls(text, at, at, line))
+                            items += 1
+                            at = _after(text, end, "]")
+                        at = _after(text, at + 1, "}")
+                        continue
+                    head[key], end = _json_decode(text, at, first_line, depth, 1)
+                    at = _after(text, end, "}")
+                if _JSON_SPACE.match(text, at + 1).end() != len(text):
+                    raise json.JSONDecodeError("Extra data", text, at + 1)
+            except (ValueError, IndexError) as exc:
+                if isinstance(exc, Unparsable):
                     raise
-                raise _JsonNotRead(str(exc)) from exc
-            problem = exc.args[0] if isinstance(exc, DuplicateJsonKey) else f"{exc} (after {items} items)"
-            raise Unparsable(first_line + _breaks(text, 0, min(at, len(text))), None, "JSON", problem) from exc
+                if items <= 0:
+                    if isinstance(exc, _JsonNotRead):
+                        raise
+                    raise _JsonNotRead(str(exc)) from exc
+                problem = exc.args[0] if isinstance(exc, DuplicateJsonKey) else f"{exc} (after {items} items)"
+                raise Unparsable(first_line + _breaks(text, 0, min(at, len(text))), None, "JSON", problem) from exc
         tree = cls(text, start, 0, first_line)
         if items < 0:
             yield Document(source, number, tree.line, head, tree=tree)
@@ -903,26 +916,29 @@ class _JsonRefused(ValueError):
     """A JSON value kubectl's JSON refuses (a non-finite or out-of-range number)."""
 
 
-@contextlib.contextmanager
-def _json_depth_limit() -> Iterator[None]:
-    """The json module's scanner at most MAX_DEPTH levels deep: RecursionError past it."""
-    # CPython's scanner takes one level of the interpreter's recursion limit per array
-    # or object it enters: a limit just that far above the caller's frames bounds the
-    # depth in C, at no cost per value.
-    depth, frame = 0, sys._getframe()
-    while frame is not None:
-        depth, frame = depth + 1, frame.f_back
+def _recursion_depth() -> int:
+    """The interpreter's recursion depth at the caller, C-level calls counted as well as frames:
+    found by recursing to the limit once."""
+    def down(depth: int) -> int:
+        try:
+            return down(depth + 1)
+        except RecursionError:
+            return depth
+
+    return sys.getrecursionlimit() - down(0) - 1
+
+
+def _json_decode(text: str, at: int, first_line: int, depth: int, level: int = 0) -> tuple[Any, int]:
+    """The JSON value at ``at``, ``level`` containers below its document's root, and where it ends;
+    Unparsable for what kubectl refuses or a limit, _JsonNotRead (a ValueError) for text that is not JSON.
+    ``depth`` is the caller's ``_recursion_depth()``."""
+    # CPython's scanner takes one level of the interpreter's recursion limit per array or
+    # object it enters: a limit just MAX_DEPTH above the caller bounds the depth in C, at no
+    # cost per value. Four levels more for raw_decode's frame and the call of unique_pairs at
+    # the innermost object (a document whose innermost containers are arrays may so go two
+    # levels deeper).
     previous = sys.getrecursionlimit()
-    sys.setrecursionlimit(depth + MAX_DEPTH + 5)
-    try:
-        yield
-    finally:
-        sys.setrecursionlimit(previous)
-
-
-def _json_decode(text: str, at: int, first_line: int) -> tuple[Any, int]:
-    """The JSON value at ``at``, and where it ends; Unparsable for what kubectl refuses or a limit,
-    _JsonNotRead (a ValueError) for text that is not JSON."""
+    sys.setrecursionlimit(depth + MAX_DEPTH + 4 - level)
     try:
         obj, end = _STRICT_JSON.raw_decode(text, at)
     except RecursionError:
@@ -932,6 +948,8 @@ def _json_decode(text: str, at: int, first_line: int) -> tuple[Any, int]:
         raise Unparsable(first_line + _breaks(text, 0, at), None, "JSON", str(exc), refused=True) from None
     except ValueError as exc:
         raise _JsonNotRead(str(exc)) from exc
+    finally:
+        sys.setrecursionlimit(previous)
     if end - at > MAX_DOCUMENT:
         raise Unparsable(first_line + _breaks(text, 0, at), None, "JSON",
                          f"larger than {MAX_DOCUMENT // 1024 // 1024} MiB, the limit (README, Limits)", refused=True)

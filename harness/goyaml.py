@@ -40,6 +40,7 @@ import math
 import re
 import struct
 from datetime import date, datetime
+from decimal import Decimal
 
 TAG = "tag:yaml.org,2002:"
 STR, BINARY, BOOL, INT, FLOAT, NULL, TIMESTAMP, MERGE = (TAG + name for name in (
@@ -87,12 +88,7 @@ def scalar(value: str, tag: str | None, plain: bool) -> object:
         found_tag, found = FLOAT, float(found)
     elif tag not in ("", found_tag, STR):
         raise Refused(f"cannot decode !!{_short(found_tag)} `{value}` as a !!{tag[len(TAG):]}")
-    if found_tag == TIMESTAMP:
-        return value
-    if found_tag == FLOAT and not math.isfinite(found):
-        raise Refused(f"the float {value} is not finite, and JSON has no such number: kubectl refuses it "
-                      f"(json: unsupported value)")
-    return found
+    return value if found_tag == TIMESTAMP else found
 
 
 def is_merge(value: str, tag: str | None, plain: bool) -> bool:
@@ -101,10 +97,18 @@ def is_merge(value: str, tag: str | None, plain: bool) -> bool:
 
 
 def json_value(value: object) -> object:
-    """A decoded value as it comes back from kubectl's JSON: a float that JSON writes without a
-    fraction (below 1e21) is read back as an integer when it fits int64."""
-    if type(value) is float and value.is_integer() and -_INT64 <= value < _INT64:
-        return int(value)
+    """A decoded value (not a key) as it comes back from kubectl's JSON; Refused for a non-finite
+    float, which encoding/json cannot write. A float without a fraction is written as its shortest
+    digits and read back as an integer when those fit int64."""
+    if type(value) is not float:
+        return value
+    if not math.isfinite(value):
+        raise Refused(f"the float {format_g(value)} is not finite, and JSON has no such number: kubectl refuses "
+                      "it (json: unsupported value)")
+    if value.is_integer():
+        written = int(Decimal(repr(value)))
+        if -_INT64 <= written < _INT64:
+            return written
     return value
 
 
@@ -211,6 +215,8 @@ def _go_int(text: str) -> int | None:
         number = int(binary, 2)
     elif zero_octal is not None:
         number = int(zero_octal, 8)
+    elif len(decimal) > 20:  # past uint64, and past Python's limit on digits read as an int
+        return None
     else:
         number = int(decimal)
     if sign == "-":

@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from collections.abc import Sequence
 
 from harness import manifests
-from harness.cli.options import add_server_arguments, serving
+from harness.cli.options import add_server_arguments, prepare_output, serving, write_output
 from harness.config import load_config
 from harness.errors import HarnessError, ManifestError
 from harness.inputs import verdict
@@ -38,11 +37,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    prepare_output(None)
     documents = read_objects(args.files)
     config = load_config(args.config) if args.config else None
     with serving(args, config) as opa:
         decisions = opa.decide_many(document.obj for document in documents)
-    sys.stdout.write((as_json if args.format == "json" else as_text)(documents, decisions))
+    write_output(None, (as_json if args.format == "json" else as_text)(documents, decisions))
     return 1 if any(not decision["allowed"] for decision in decisions) else 0
 
 

@@ -60,8 +60,11 @@ def serving(args: argparse.Namespace, config: dict | None = None) -> Iterator[Op
 
 
 def prepare_output(path: str | None) -> None:
-    """Make sure a report can be written to ``path`` before the run that produces it starts."""
+    """Make sure a report can be written to ``path`` (None: stdout) before the run that produces it starts."""
     if path is None:
+        # Python sets sys.stdout to None when the process starts with file descriptor 1 closed.
+        if sys.stdout is None or sys.stdout.closed:
+            raise HarnessError("stdout is closed: write the report to a file with -o FILE, or redirect stdout")
         return
     parent = Path(path).resolve().parent
     try:
