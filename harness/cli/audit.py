@@ -150,13 +150,19 @@ def _rounds(found: Iterable[manifests.Document | manifests.DocumentError],
 def audit(opa: OpaClient, found: Iterable[manifests.Document | manifests.DocumentError]) -> Audit:
     result = Audit(scanned=0, skipped=Counter(), findings=[], errors=[])
     for batch in _rounds(found, result.errors):
-        governed = [d for d in batch if is_governed(d.obj)]
-        result.skipped.update(_kind(d.obj) for d in batch if not is_governed(d.obj))
-        result.scanned += len(governed)
-        for document, decision in zip(governed, opa.decide_many([d.obj for d in governed]), strict=True):
-            for violation in decision["violations"]:
-                result.findings.append(_finding(document, violation))
+        _decide(opa, batch, result)
     return result
+
+
+def _decide(opa: OpaClient, batch: list[manifests.Document], result: Audit) -> None:
+    """One round into ``result``; what it read is no longer referenced once this returns."""
+    governed = [d for d in batch if is_governed(d.obj)]
+    result.skipped.update(_kind(d.obj) for d in batch if not is_governed(d.obj))
+    batch.clear()
+    result.scanned += len(governed)
+    for document, decision in zip(governed, opa.decide_many([d.obj for d in governed]), strict=True):
+        for violation in decision["violations"]:
+            result.findings.append(_finding(document, violation))
 
 
 def inventory(opa: OpaClient, found: Iterable[manifests.Document | manifests.DocumentError],
