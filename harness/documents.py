@@ -578,16 +578,19 @@ class _Builder:
                                                 self.lines)
 
     def _scalar(self, event: yaml.ScalarEvent, parent: _Open | None) -> Any:
-        plain = event.implicit[0]
-        if parent is not None and parent.explicit is not None and parent.key is _NO_KEY \
-                and goyaml.is_merge(event.value, event.tag, plain):
+        text, tag, plain = event.value, event.tag, event.implicit[0]
+        if text == "<<" and parent is not None and parent.explicit is not None and parent.key is _NO_KEY \
+                and goyaml.is_merge(text, tag, plain):
             return _MERGE  # decode.go reads a merge key's value without decoding the key
         self.decoded += 1
         self._check_aliasing(event)
-        try:
-            value = goyaml.scalar(event.value, event.tag, plain)
-        except goyaml.Refused as exc:
-            raise _Refusal(str(exc), event.start_mark) from None
+        if tag is None and (not plain or (text and text[0] not in goyaml.HINTED)):
+            value: Any = text  # most keys and values: a string whatever else it could be
+        else:
+            try:
+                value = goyaml.scalar(text, tag, plain)
+            except goyaml.Refused as exc:
+                raise _Refusal(str(exc), event.start_mark) from None
         if event.anchor is not None:
             self.anchors[event.anchor] = _Anchor(value, self.shift + event.start_mark.line + 1, 1, 0, self.lines)
         return value
@@ -607,7 +610,7 @@ class _Builder:
         return self._copy(anchor.value, anchor.lines), self.shift + event.start_mark.line + 1, anchor.height
 
     def _check_aliasing(self, event: yaml.Event) -> None:
-        if goyaml.excessive_aliasing(self.aliased, self.decoded):
+        if self.aliased > 100 and goyaml.excessive_aliasing(self.aliased, self.decoded):
             raise _Refusal(f"document contains excessive aliasing ({self.aliased:,} of {self.decoded:,} nodes "
                            "from aliases: kubectl's YAML refuses it, README, Limits)", event.start_mark)
         if event.end_mark.index - self.start_index > MAX_DOCUMENT:
@@ -651,6 +654,8 @@ class _Builder:
 
     @staticmethod
     def _json_value(value: Any, event: yaml.Event) -> Any:
+        if type(value) is not float:
+            return value
         try:
             return goyaml.json_value(value)
         except goyaml.Refused as exc:

@@ -60,6 +60,7 @@ _WORDS: dict[str, tuple[str, object]] = {
 }
 _HINTS = {**dict.fromkeys("+-", "S"), **dict.fromkeys("0123456789", "D"),
           **dict.fromkeys("yYnNtTfFoO~", "M"), ".": "."}
+HINTED = frozenset(_HINTS)  # the first characters of a plain scalar that may be anything but a string
 # strconv.ParseInt(s, 0, 64) and ParseUint: a sign (ParseInt only), then 0x, 0o, 0b, a leading 0 (octal) or decimal.
 _GO_INT = re.compile(r"([+-]?)(?:0[xX]([0-9a-fA-F]+)|0[oO]([0-7]+)|0[bB]([01]+)|(0[0-7]*)|([1-9][0-9]*))")
 _YAML_STYLE_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
