@@ -229,8 +229,8 @@ def files_under(root: Path, suffixes: Sequence[str]) -> list[tuple[Path, str | N
 
 def parse(text: str, source: str, *, lists: bool = False) -> Iterator[Document | DocumentError | ListEnd]:
     """Every document of a (multi-document) YAML or JSON text, in order; one that does not parse is a
-    DocumentError and the others are still read. libyaml reads the YAML, and JSON that YAML 1.1
-    refuses is read as JSON: this is how manifests are read.
+    DocumentError and the others are still read. A document that is JSON is read as JSON (kubectl
+    reads a text that starts with ``{`` as JSON), the others by libyaml: this is how manifests are read.
 
     With ``lists``, a document that is a mapping with an ``items`` sequence gives each item as a
     Document (``item`` its index) as soon as it is read, then a ListEnd; an error after some items
