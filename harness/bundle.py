@@ -39,7 +39,7 @@ def build(output: Path, *, config_path: str | None = None, revision: str = "dev"
         output = output.resolve()
         output.parent.mkdir(parents=True, exist_ok=True)
         # Run inside the staging directory so module names in the bundle are
-        # its own paths (winpod/hostpath/hostpath.rego), not the temp dir's.
+        # its own paths (winpod/rules/hostpath/hostpath.rego), not the temp dir's.
         command = [str(tool_path("opa")), "build", "--bundle", ".", "--revision", revision, "-o", str(output)]
         done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
         if done.returncode != 0:

@@ -11,16 +11,18 @@ import copy
 import itertools
 import json
 import re
+import subprocess
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
-from harness import documents
-from harness.errors import ConfigError
+from harness import documents, rules
+from harness.errors import ConfigError, HarnessError
 from harness.kinds import WORKLOADS
+from harness.tools import tool_path
 
 API_VERSION = "winpod-guard/v1alpha1"
 KIND = "PolicyConfig"
-RULES = ("hostprocess", "users", "hostpath")
 
 _TYPE_NAMES = {
     "boolean": "true or false",
@@ -39,25 +41,45 @@ _DRIVE = re.compile(r"^[A-Za-z]:")
 _PIPE_PREFIX = "\\\\.\\pipe\\"
 
 
+@cache
 def schema() -> dict:
-    """The config file's JSON Schema (also the source of the templates' parameter schemas)."""
-    return documents.schema("schema.json")
-
-
-def default_config() -> dict:
-    """The built-in config of ``winpod.defaults`` (SPEC 3): deny HostProcess, ContainerUser only, no hostPath."""
-    return validate_config(
+    """The config file's JSON Schema: ``harness/schema.json`` with the rule enum filled in from the rule
+    packages (harness/rules.py), each rule tied to its ``$defs/<rule>Parameters``, which also become the
+    templates' parameter schemas. A new rule edits no list here."""
+    built = copy.deepcopy(documents.schema("schema.json"))
+    names = rules.names()
+    for name in names:
+        if f"{name}Parameters" not in built["$defs"]:
+            raise HarnessError(f"harness/schema.json: rule {name} (policies/winpod/rules/{name}) has no $defs/{name}Parameters")
+    constraint = built["$defs"]["constraint"]
+    constraint["properties"]["rule"] = {"enum": list(names)}
+    constraint["allOf"] = [
         {
-            "apiVersion": API_VERSION,
-            "kind": KIND,
-            "constraints": [
-                {"name": "default-hostprocess", "rule": "hostprocess"},
-                {"name": "default-users", "rule": "users"},
-                {"name": "default-hostpath", "rule": "hostpath"},
-            ],
-        },
-        "<built-in default>",
-    )
+            "if": {"required": ["rule"], "properties": {"rule": {"const": name}}},
+            "then": {"properties": {"parameters": {"$ref": f"#/$defs/{name}Parameters"}}},
+        }
+        for name in names
+    ]
+    return built
+
+
+def default_config(policies: Path = rules.POLICIES) -> dict:
+    """The built-in config, read from ``winpod.defaults`` (SPEC 3: one constraint per rule, every default,
+    denied), so it has one source: the Rego, which must carry it to fail closed without the harness."""
+    return copy.deepcopy(_default_config(policies))
+
+
+@cache
+def _default_config(policies: Path) -> dict:
+    command = [str(tool_path("opa")), "eval", "--format", "json", "--data", str(policies),
+               "--ignore", "*_test.rego", "data.winpod.defaults.config"]
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    try:
+        value = json.loads(done.stdout)["result"][0]["expressions"][0]["value"]
+    except (ValueError, LookupError, TypeError):
+        raise HarnessError(f"{policies}: cannot read the built-in config (data.winpod.defaults.config): "
+                           f"{done.stderr.strip() or done.stdout.strip() or 'undefined'}") from None
+    return validate_config(value, "<built-in default>")
 
 
 def load_config(path: str | Path) -> dict:
@@ -87,7 +109,7 @@ def validate_config(data: object, source: str) -> dict:
     Every load goes through here, so no entry point can use a file that
     leaves an object to no hostprocess constraint (check_coverage).
     """
-    problem = documents.schema_problem("schema.json", data)
+    problem = documents.schema_problem(schema(), data)
     if problem is not None:
         raise _schema_error(problem, data, source)
     _check_strings(data, [], data, source)
@@ -194,7 +216,7 @@ def _unknown_key(data: dict, path: list, allowed: list[str]) -> tuple[str, str]:
         return f"one of {', '.join(allowed)}", "got an unknown key"
     rule = data["constraints"][path[1]]["rule"]
     expected = f"a parameter of rule {rule} ({', '.join(allowed)})"
-    owners = [other for other in RULES if path[3] in schema()["$defs"][f"{other}Parameters"]["properties"]]
+    owners = [other for other in rules.names() if path[3] in schema()["$defs"][f"{other}Parameters"]["properties"]]
     if owners:
         return expected, f"got a parameter of rule {' and '.join(owners)}"
     return expected, "got an unknown parameter"

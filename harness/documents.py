@@ -310,10 +310,11 @@ class SchemaProblem:
     error: jsonschema.ValidationError
 
 
-def schema_problem(name: str, data: object) -> SchemaProblem | None:
-    """The first problem the schema ``name`` finds in ``data``, by path (indexes in order, keys sorted),
-    or None: one problem per message, the same one every run."""
-    errors = sorted(_validator(name).iter_errors(data), key=lambda e: _path_key(e.absolute_path))
+def schema_problem(schema: str | dict, data: object) -> SchemaProblem | None:
+    """The first problem a schema (shipped by ``name``, or built) finds in ``data``, by path (indexes in
+    order, keys sorted), or None: one problem per message, the same one every run."""
+    validator = _validator(schema) if isinstance(schema, str) else jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(data), key=lambda e: _path_key(e.absolute_path))
     if not errors:
         return None
     error = errors[0]

@@ -34,3 +34,7 @@ def yaml_problem(exc: yaml.YAMLError) -> tuple[yaml.Mark | None, str]:
     if isinstance(exc, yaml.MarkedYAMLError):
         return exc.problem_mark or exc.context_mark, str(exc.problem or exc.context)
     return None, str(exc)
+
+
+class ClusterError(HarnessError):
+    """The local cluster (etcd, kube-apiserver, Gatekeeper) could not be started, or a cluster answered badly."""

@@ -26,7 +26,7 @@ from pathlib import Path
 import yaml
 
 from harness import rules
-from harness.config import RULES, load_config, schema
+from harness.config import load_config, schema
 from harness.errors import HarnessError
 from harness.kinds import ANY_API_GROUP, match_kinds
 from harness.tools import REPO_ROOT, tool_path
@@ -168,7 +168,7 @@ class TemplateSource:
 
 
 def template_source(rule: str, modules: dict[str, Module]) -> TemplateSource:
-    package = f"winpod.{rule}"
+    package = f"winpod.rules.{rule}"
     if package not in modules:
         raise HarnessError(f"policies/: no package {package} for rule {rule}")
     module = modules[package]
@@ -349,7 +349,7 @@ def _read_versions(path: Path) -> dict:
         raise HarnessError(f"{path}: line {exc.lineno}: not valid JSON: {exc.msg}") from exc
     for rule, entry in versions.items():
         if (
-            rule not in RULES
+            rule not in rules.names()
             or not isinstance(entry, dict)
             or set(entry) != {"version", "sha256"}
             or not re.fullmatch(r"\d+\.\d+\.\d+", str(entry["version"]))
@@ -370,7 +370,7 @@ def render(paths: Paths, bump: str | None) -> tuple[dict[Path, str], list[str]]:
     files: dict[Path, str] = {}
     new_versions = {}
     changed = []
-    for rule in RULES:
+    for rule in rules.names():
         source = template_source(rule, modules)
         recorded = versions.get(rule)
         if recorded is None:

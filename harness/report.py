@@ -1,14 +1,48 @@
-"""Reports of a fixture run: text for people, JSON for programs, JUnit XML for CI."""
+"""Reports of a fixture run: text for people, JSON for programs, JUnit XML for CI; ``visible`` for every report."""
 
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from harness.fixtures import Case
 from harness.inputs import verdict
+
+# What a manifest value may carry that a terminal would act on (an ANSI
+# sequence starts with ESC; C1 holds CSI itself), that would make a line look
+# like two (CR, LF, NEL, the Unicode separators), that reorders what is read
+# (bidirectional overrides and isolates, "Trojan Source"), or that XML 1.0
+# cannot carry at all, even as a character reference (C0 but tab, LF and CR;
+# lone surrogates; U+FFFE, U+FFFF). Tab, LF and CR are escaped too: in a
+# value they are as misleading as the rest.
+_INVISIBLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]")
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def visible(text: str) -> str:
+    """``text`` with every control character written out as an escape (``\\x1b``, ``\\u202e``)."""
+    return _INVISIBLE.sub(_escape, text)
+
+
+def _escape(match: re.Match) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def json_text(document: object) -> str:
+    """``document`` as indented JSON, non-ASCII kept as itself, but a lone surrogate (a JSON
+    input's ``"\\ud800"``, a file name that is not UTF-8) escaped: UTF-8 cannot carry it raw."""
+    return _SURROGATE.sub(_escape, json.dumps(document, indent=2, ensure_ascii=False)) + "\n"
+
+
+def visible_lines(text: str) -> str:
+    """Each line of ``text`` made ``visible``, the line breaks kept."""
+    return "\n".join(visible(line) for line in text.split("\n"))
 
 
 @dataclass(frozen=True)
@@ -56,7 +90,7 @@ def failure(result: CaseResult) -> str:
     case = result.case
     lines = [f"FAILED {case.id} (line {case.line}): expected {case.expect.describe()}, got {_actual(result.decision)}"]
     lines.extend(f"    {detail}" for detail in _details(result))
-    return "\n".join(lines)
+    return "\n".join(visible(line) for line in lines)
 
 
 def text(results: Sequence[CaseResult], seconds: float) -> str:
@@ -102,7 +136,7 @@ def as_json(results: Sequence[CaseResult], seconds: float) -> str:
             for r in results
         ],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    return json_text(document)
 
 
 def junit(results: Sequence[CaseResult], seconds: float) -> str:
@@ -115,18 +149,18 @@ def junit(results: Sequence[CaseResult], seconds: float) -> str:
         by_file.setdefault(result.case.display, []).append(result)
     for display, members in by_file.items():
         suite = ET.SubElement(
-            root, "testsuite", name=display, tests=str(len(members)),
+            root, "testsuite", name=visible(display), tests=str(len(members)),
             failures=str(sum(not r.passed for r in members)), errors="0", skipped="0",
             time=f"{sum(r.seconds for r in members):.3f}",
         )
         for result in members:
             case = result.case
-            testcase = ET.SubElement(suite, "testcase", classname=display, name=case.id,
-                                     file=display, line=str(case.line), time=f"{result.seconds:.3f}")
+            testcase = ET.SubElement(suite, "testcase", classname=visible(display), name=visible(case.id),
+                                     file=visible(display), line=str(case.line), time=f"{result.seconds:.3f}")
             if not result.passed:
-                failure = ET.SubElement(testcase, "failure", type="mismatch",
-                                        message=f"expected {case.expect.describe()}, got {_actual(result.decision)}")
-                failure.text = "\n".join(_details(result))
+                failure = ET.SubElement(testcase, "failure", type="mismatch", message=visible(
+                    f"expected {case.expect.describe()}, got {_actual(result.decision)}"))
+                failure.text = "\n".join(visible(detail) for detail in _details(result))
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
 

@@ -1,10 +1,10 @@
 """The rules, found by their packages, and what each declares once in its METADATA.
 
-A rule is a package ``winpod.<name>`` under ``policies/winpod/<name>/`` whose
-package METADATA carries ``custom.codes`` (every violation code it can emit,
+A rule is a package ``winpod.rules.<name>`` under ``policies/winpod/rules/<name>/``
+(the decision API finds it there too: ``lib.winpod.rule``) whose package METADATA carries ``custom.codes`` (every violation code it can emit,
 each with when it fires) and ``custom.template`` (its ConstraintTemplate
 kind). Everything in the harness that needs a rule fact - the closed list of
-codes, the rule names, the template kinds - reads it from here, and
+codes, the rule names, the template kinds, the config schema's rule enum - reads it from here, and
 tests/test_rules.py holds the Rego, DESIGN.md and README to it.
 """
 
@@ -52,9 +52,9 @@ def package_metadata(text: str, path: Path) -> dict:
 
 @cache
 def rules(policies: Path = POLICIES) -> tuple[Rule, ...]:
-    """Every rule under ``policies/winpod``, by name."""
+    """Every rule under ``policies/winpod/rules``, by name."""
     found = []
-    for path in sorted(policies.glob("winpod/*/*.rego")):
+    for path in sorted(policies.glob("winpod/rules/*/*.rego")):
         if path.name != f"{path.parent.name}.rego":
             continue
         text = path.read_text(encoding="utf-8")
@@ -65,14 +65,14 @@ def rules(policies: Path = POLICIES) -> tuple[Rule, ...]:
         name = path.parent.name
         package = PACKAGE.search(text).group(1)
         codes = custom["codes"]
-        if package != f"winpod.{name}" or not isinstance(codes, dict) or not isinstance(custom.get("template"), str):
-            raise HarnessError(f"{path}: a rule is package winpod.{name} with custom.codes (a mapping) and custom.template")
+        if package != f"winpod.rules.{name}" or not isinstance(codes, dict) or not isinstance(custom.get("template"), str):
+            raise HarnessError(f"{path}: a rule is package winpod.rules.{name} with custom.codes (a mapping) and custom.template")
         if any(not str(code).startswith(f"{name}.") for code in codes):
             raise HarnessError(f"{path}: every code of rule {name} starts with {name}.")
         found.append(Rule(name, package, path, meta.get("title", name), " ".join(str(meta.get("description", "")).split()),
                           custom["template"], {str(code): " ".join(str(when).split()) for code, when in codes.items()}))
     if not found:
-        raise HarnessError(f"{policies}: no rule package (winpod.<name> with custom.codes in its METADATA)")
+        raise HarnessError(f"{policies}: no rule package (winpod.rules.<name> with custom.codes in its METADATA)")
     return tuple(found)
 
 

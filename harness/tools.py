@@ -11,13 +11,14 @@ TOOLS_BIN = REPO_ROOT / ".tools" / "bin"
 
 
 def tool_path(name: str) -> Path:
-    """The ``name`` binary: $WINPOD_<NAME>, else .tools/bin/<name>, else PATH."""
-    override = os.environ.get(f"WINPOD_{name.upper()}")
+    """The ``name`` binary: $WINPOD_<NAME> (``-`` as ``_``), else .tools/bin/<name>, else PATH."""
+    variable = "WINPOD_" + name.upper().replace("-", "_")
+    override = os.environ.get(variable)
     if override:
         candidate = Path(override)
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate
-        raise HarnessError(f"WINPOD_{name.upper()}={override} is not an executable file")
+        raise HarnessError(f"{variable}={override} is not an executable file")
     candidate = TOOLS_BIN / name
     if candidate.is_file() and os.access(candidate, os.X_OK):
         return candidate

@@ -41,7 +41,7 @@ def test_bundle_carries_policies_and_config_and_no_tests(tmp_path):
     members = _members(path)
     assert _data(path)["winpod"]["config"] == load_config(REPO_ROOT / "winpod-config.yaml")
     assert ".manifest" in members
-    assert "winpod/hostpath/hostpath.rego" in members
+    assert "winpod/rules/hostpath/hostpath.rego" in members
     assert not [m for m in members if m.endswith("_test.rego")]
 
 

@@ -115,7 +115,8 @@ def test_default_config_is_spec_built_in():
         "kind": "PolicyConfig",
         "constraints": [
             {"name": f"default-{rule}", "rule": rule, "enforcementAction": "deny", "match": {}, "parameters": {}}
-            for rule in ("hostprocess", "users", "hostpath")
+            # One per rule package, in the order the packages sort.
+            for rule in ("hostpath", "hostprocess", "users")
         ],
     }
 
@@ -213,7 +214,7 @@ REFUSALS = [
     ("name-not-string", _set(["constraints", 1, "name"], 7), "constraint constraints[1]", "name", "a string, got 7"),
     ("duplicate-name", _set(["constraints", 2, "name"], "users"), "constraint 'users' (constraints[2])", "name", "not used before, got the name of constraints[1]"),
     ("missing-rule", _drop(["constraints", 1, "rule"]), C1, "rule", "required"),
-    ("unknown-rule", _set(["constraints", 1, "rule"], "privileged"), C1, "rule", "one of hostprocess, users, hostpath"),
+    ("unknown-rule", _set(["constraints", 1, "rule"], "privileged"), C1, "rule", "one of hostpath, hostprocess, users"),
     ("bad-enforcement", _set(["constraints", 1, "enforcementAction"], "audit"), C1, "enforcementAction", "one of deny, warn, dryrun"),
     ("parameters-not-mapping", _set(["constraints", 1, "parameters"], ["x"]), C1, "parameters", "a mapping"),
     ("parameter-of-other-rule", _set(["constraints", 1, "parameters", "allowHostProcess"], True), C1, "parameters.allowHostProcess", "a parameter of rule users (allowedUserNames, assumeWindows, nonAdminImages, windowsImages, windowsRuntimeClasses), got a parameter of rule hostprocess"),
@@ -256,7 +257,7 @@ REFUSALS = [
     ("runtime-class-too-long", _set(["constraints", 2, "parameters", "windowsRuntimeClasses"], ["a" * 254]), C2, "parameters.windowsRuntimeClasses[0]", "at most 253 characters"),
     ("runtime-classes-not-list", _set(["constraints", 2, "parameters", "windowsRuntimeClasses"], "*windows*"), C2, "parameters.windowsRuntimeClasses", "a list"),
     ("assume-windows-as-string", _set(["constraints", 1, "parameters", "assumeWindows"], "true"), C1, "parameters.assumeWindows", 'true or false, got "true"'),
-    ("assume-windows-on-hostprocess", _set(["constraints", 0, "parameters", "assumeWindows"], True), C0, "parameters.assumeWindows", "got a parameter of rule users and hostpath"),
+    ("assume-windows-on-hostprocess", _set(["constraints", 0, "parameters", "assumeWindows"], True), C0, "parameters.assumeWindows", "got a parameter of rule hostpath and users"),
     ("deny-admin-as-string", _set(["constraints", 2, "parameters", "denyAdminUsers"], "false"), C2, "parameters.denyAdminUsers", "true or false"),
     ("match-not-mapping", _set(["constraints", 0, "match"], []), C0, "match", "a mapping"),
     ("match-unknown-key", _set(["constraints", 0, "match", "namespaceSelector"], {}), C0, "match.namespaceSelector", "one of excludedNamespaces, kinds, labelSelector, namespaces"),

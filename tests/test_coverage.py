@@ -293,7 +293,8 @@ def _as(obj: Representative, api_version: str | None) -> dict:
 
 @functools.cache
 def rego_applies() -> dict[tuple[str, str | None], list[list[bool]]]:
-    """lib.winpod.match.applies for every (config, apiVersion): a row per constraint, a column per representative.
+    """Whether lib.winpod.match selects (in_scope, then selector_matches) each representative of every
+    (config, apiVersion): a row per constraint, a column per representative.
 
     One ``opa eval`` for all of them: starting OPA on the policies costs more than the evaluation.
     """
@@ -304,8 +305,9 @@ def rego_applies() -> dict[tuple[str, str | None], list[list[bool]]]:
         for api_version in API_VERSIONS:
             cases.append({"name": [name, api_version], "matches": [entry["match"] for entry in loaded["constraints"]],
                           "objects": [_as(obj, api_version) for obj in objects]})
-    query = ("[[[m.applies(match, obj, obj.metadata.namespace) | some obj in case.objects] | some match in case.matches]"
-             " | some case in input.cases]")
+    applies = ("count({1 | m.in_scope(match, m.facts(obj, obj.metadata.namespace).scope);"
+               " m.selector_matches(m.selector(match), obj)})")
+    query = f"[[[{applies} | some obj in case.objects] | some match in case.matches] | some case in input.cases]"
     with tempfile.TemporaryDirectory(prefix="winpod-coverage-") as directory:
         path = Path(directory) / "input.json"
         path.write_text(json.dumps({"cases": cases}), encoding="utf-8")
@@ -316,7 +318,8 @@ def rego_applies() -> dict[tuple[str, str | None], list[list[bool]]]:
         )
     assert done.returncode == 0, done.stderr
     results = json.loads(done.stdout)["result"][0]["expressions"][0]["value"]
-    return {(case["name"][0], case["name"][1]): rows for case, rows in zip(cases, results, strict=True)}
+    return {(case["name"][0], case["name"][1]): [[found == 1 for found in row] for row in rows]
+            for case, rows in zip(cases, results, strict=True)}
 
 
 @pytest.mark.parametrize("api_version", API_VERSIONS)

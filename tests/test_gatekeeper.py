@@ -76,9 +76,9 @@ def _policies(root: Path, rule_body: str = "") -> Path:
         (policies / "lib" / "t" / name / f"{name}.rego").write_text(text, encoding="utf-8")
         (policies / "lib" / "t" / name / f"{name}_test.rego").write_text(f"package lib.t.{name}_test\n\ntest_x if true\n", encoding="utf-8")
     for rule in KINDS:
-        (policies / "winpod" / rule).mkdir(parents=True)
-        (policies / "winpod" / rule / f"{rule}.rego").write_text(
-            f"# METADATA\n# title: Rule {rule}\n# description: >-\n#   Says what\n#   {rule} does.\npackage winpod.{rule}\n\n"
+        (policies / "winpod" / "rules" / rule).mkdir(parents=True)
+        (policies / "winpod" / "rules" / rule / f"{rule}.rego").write_text(
+            f"# METADATA\n# title: Rule {rule}\n# description: >-\n#   Says what\n#   {rule} does.\npackage winpod.rules.{rule}\n\n"
             f"import data.lib.t.a\n\nviolation contains {{\"msg\": a.f(\"x\")}} if {{\n\tinput.review.object.kind == \"Pod\"\n}}\n{rule_body}",
             encoding="utf-8",
         )
@@ -98,7 +98,7 @@ def _template(paths: Paths, rule: str) -> dict:
 def test_template_carries_rule_file_and_its_libs_only(tree):
     generate(tree)
     for rule, kind in KINDS.items():
-        rego = (tree.policies / "winpod" / rule / f"{rule}.rego").read_text(encoding="utf-8")
+        rego = (tree.policies / "winpod" / "rules" / rule / f"{rule}.rego").read_text(encoding="utf-8")
         lib_a = (tree.policies / "lib" / "t" / "a" / "a.rego").read_text(encoding="utf-8")
         lib_b = (tree.policies / "lib" / "t" / "b" / "b.rego").read_text(encoding="utf-8")
         assert _template(tree, rule) == {
@@ -160,7 +160,7 @@ def test_generate_is_byte_stable(tree):
 
 def test_changed_rule_is_stale_until_generate_bumps_its_version(tree):
     generate(tree)
-    rule_file = tree.policies / "winpod" / "users" / "users.rego"
+    rule_file = tree.policies / "winpod" / "rules" / "users" / "users.rego"
     rule_file.write_text(rule_file.read_text(encoding="utf-8") + "\n# a comment is a change too\n", encoding="utf-8")
     assert stale(tree) == [
         "users: Rego, libs or parameter schema changed since version 1.0.0; version 1.0.0 (not bumped)",
@@ -283,9 +283,9 @@ def test_cli_without_config_uses_the_built_in_one(capsys):
     assert cli.main(["constraints"]) == 0
     documents = list(yaml.safe_load_all(capsys.readouterr().out))
     assert [(d["kind"], d["metadata"]["name"], d["spec"]["enforcementAction"]) for d in documents] == [
+        ("WinpodHostPath", "default-hostpath", "deny"),
         ("WinpodHostProcess", "default-hostprocess", "deny"),
         ("WinpodUsers", "default-users", "deny"),
-        ("WinpodHostPath", "default-hostpath", "deny"),
     ]
 
 

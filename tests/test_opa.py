@@ -16,9 +16,10 @@ import docker
 import docker.errors
 import pytest
 import requests
+from test_opa_faults import containers_of
 
-from harness.errors import OpaError
-from harness.opa import LABEL, OWNER_PID_LABEL, RUN_ID_ENV, RUN_LABEL, OpaServer
+from harness.errors import HarnessError, OpaError
+from harness.opa import LABEL, RUN_ID_ENV, RUN_LABEL, OpaServer
 from harness.opa import docker as image
 from harness.tools import tool_path
 
@@ -176,10 +177,10 @@ def test_a_stopped_server_is_an_error_naming_the_endpoint() -> None:
 def test_the_container_is_labelled_locked_down_and_local(server: OpaServer) -> None:
     client = docker.from_env()
     try:
-        mine = client.containers.list(filters={"label": f"{OWNER_PID_LABEL}={os.getpid()}"})
         bridge = any(n.name == "bridge" for n in client.networks.list())
     finally:
         client.close()
+    mine = containers_of(os.getpid())
     assert mine
     for container in mine:
         attrs = container.attrs
@@ -191,6 +192,38 @@ def test_the_container_is_labelled_locked_down_and_local(server: OpaServer) -> N
         assert attrs["HostConfig"]["ReadonlyRootfs"] is True
         assert attrs["Config"]["User"] == "65534:65534"
     assert server.url.startswith("http://127.0.0.1:")
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("server", ["docker"], indirect=True)
+def test_the_container_runs_under_the_default_memory_limit_and_still_decides(server: OpaServer) -> None:
+    mine = containers_of(os.getpid())
+    assert mine
+    for container in mine:
+        host = container.attrs["HostConfig"]
+        # README: 1 GiB, and no swap on top of it.
+        assert (host["Memory"], host["MemorySwap"]) == (1024**3, 1024**3)
+        assert f"GOMEMLIMIT={int(1024**3 * 0.9)}" in container.attrs["Config"]["Env"]
+    assert server.decide(pod("denied")) == denied("denied")
+
+
+@pytest.mark.docker
+def test_going_over_the_memory_limit_is_an_error_that_says_so() -> None:
+    with OpaServer.docker(memory="48m") as opa:
+        opa.load_policies(DATA / "decision")
+        assert opa.decide(pod("denied")) == denied("denied")
+        # About 20 MB of JSON: OPA's parsed copy of it is several times that.
+        heavy = {**pod("heavy"), "data": ["y" * 100] * 200_000}
+        with pytest.raises(OpaError) as caught:
+            opa.decide(heavy)
+    assert "OPA was killed for going over its memory limit of 48m (--opa-memory sets another)" in str(caught.value)
+
+
+@pytest.mark.parametrize("size", ["lots", "0", "1.5g", "-1m", ""])
+def test_a_memory_limit_that_is_not_a_size_is_refused_before_anything_starts(size: str) -> None:
+    with pytest.raises(HarnessError) as caught:
+        OpaServer.docker(memory=size)
+    assert str(caught.value) == f"OPA memory limit {size!r}: expected a size like 512m or 2g (bytes, k, m, g)"
 
 
 def test_the_session_server_decides_with_the_repository_policies(opa: OpaServer) -> None:

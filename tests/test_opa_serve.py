@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from test_opa_faults import containers_of
 
 from harness.opa import OpaClient
 
@@ -38,8 +39,10 @@ def test_serve_answers_until_stopped_then_leaves_nothing(backend: str, stop: sig
         if server.poll() is None:
             server.kill()
             server.communicate()
-    assert (server.returncode, out) == (0, "")
+    # A shell's 130 / 143: serving ends only when something stops it.
+    assert (server.returncode, out) == (128 + stop, "")
     assert err.startswith(f"winpod: serving {DATA / 'decision'} with the built-in default config (")
+    assert err.endswith(f"; Ctrl-C stops it\nwinpod: stopped by {stop.name}\n")
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{url}/health", timeout=5)
 
@@ -56,4 +59,27 @@ def test_serve_refuses_a_policy_that_does_not_compile() -> None:
 def test_serve_refuses_image_with_the_process_backend() -> None:
     server = serve("--backend", "process", "--image", "x")
     out, err = server.communicate(timeout=60)
-    assert (server.returncode, out, err) == (2, "", "winpod: --image and --host-network apply to --backend docker only\n")
+    assert (server.returncode, out, err) == (2, "", "winpod: --image, --host-network and --opa-memory apply to --backend docker only\n")
+
+
+@pytest.mark.docker
+def test_serve_puts_the_memory_limit_it_is_given_on_the_container() -> None:
+    server = serve("--opa-memory", "256m", "--policies", str(DATA / "decision"))
+    try:
+        url = server.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), server.stderr.read()
+        (container,) = containers_of(server.pid)
+        assert (container.attrs["HostConfig"]["Memory"], container.attrs["HostConfig"]["MemorySwap"]) == (256 * 1024**2,) * 2
+        client = OpaClient(url)
+        try:
+            assert client.decide({"metadata": {"name": "denied"}})["allowed"] is False
+        finally:
+            client.close()
+        server.send_signal(signal.SIGTERM)
+        _, err = server.communicate(timeout=30)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+    assert server.returncode == 128 + signal.SIGTERM
+    assert ", memory limit 256m); Ctrl-C stops it\n" in err

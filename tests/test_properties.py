@@ -35,6 +35,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+import requests
 from hypothesis import HealthCheck, assume, event, find, given, settings
 from hypothesis import strategies as st
 
@@ -400,6 +401,51 @@ def with_windows_signals(pod: dict, signal: dict, image: str | None, options: di
     return pod
 
 
+# Wrong types where the quick look (lib.winpod.fast.well_typed) reads, so
+# that generated pods take both of its ways: [path in the spec, value].
+WRONG_TYPES = (
+    (["securityContext"], "x"), (["securityContext", "windowsOptions"], []), (["os"], "windows"),
+    (["os", "name"], 1), (["nodeSelector"], []), (["nodeSelector", "kubernetes.io/os"], True),
+    (["tolerations"], {}), (["tolerations", 0], "x"), (["tolerations", 0, "value"], 1), (["runtimeClassName"], 1),
+    (["volumes"], {}), (["volumes", 0], "x"), (["volumes", 0, "hostPath"], "C:\\"), (["volumes", 0, "hostPath", "path"], 1),
+    (["containers"], "x"), (["containers", 0], []), (["containers", 0, "image"], 5),
+    (["containers", 0, "securityContext"], []), (["containers", 0, "volumeMounts"], {}),
+    (["containers", 0, "volumeMounts", 0], "x"), (["containers", 0, "volumeMounts", 0, "subPath"], 1),
+    (["affinity", "nodeAffinity"], "x"),
+)
+
+
+def with_wrong_type(pod: dict, where: tuple[list, object]) -> dict:
+    """``pod`` with the value at ``where``'s path replaced (lists and mappings made on the way)."""
+    path, value = where
+    pod = copy.deepcopy(pod)
+    node = pod["spec"]
+    for key, following in zip(path, path[1:], strict=False):
+        if isinstance(node, list):
+            if not node:
+                node.append({} if isinstance(following, str) else [])
+            node = node[0]
+        else:
+            if not isinstance(node.get(key), dict | list):
+                node[key] = [] if isinstance(following, int) else {}
+            node = node[key]
+    if isinstance(node, list):
+        node[:1] = [value]
+    else:
+        node[path[-1]] = value
+    return pod
+
+
+def decide_without_shortcuts(opa_session, objects: list[dict]) -> list[dict]:
+    """The batch decision with every shortcut of lib.winpod.fast replaced by the slow path it stands for."""
+    query = ("x := data.winpod.batch with data.lib.winpod.fast.is_quiet as false"
+             " with data.lib.winpod.fast.problems as data.lib.winpod.shapes.problems")
+    response = requests.post(f"{opa_session.url}/v1/query", json={"query": query, "input": {"items": objects}},
+                             timeout=60)
+    assert response.status_code == 200, response.text
+    return response.json()["result"][0]["x"]["decisions"]
+
+
 def same_verdict(decide, original: dict, *variants: object) -> None:
     """The variants get the original's ``allowed`` and the same findings: (constraint, code) pairs.
 
@@ -602,3 +648,16 @@ def test_generated_quiet_pods_reach_both_verdicts(decide, opa_session, allowed):
         find(pods(family=st.just("unmarked"), volume_count=st.just(0)),
              lambda pod: is_quiet(pod) and decide([pod])[0]["allowed"] is allowed,
              settings=settings(max_examples=2000, deadline=None))
+
+
+@PROPERTY
+@given(batch=st.lists(st.tuples(pods(), st.sampled_from(list(WORKLOADS)), st.none() | st.sampled_from(WRONG_TYPES)),
+                      min_size=1, max_size=8))
+def test_the_shortcuts_never_change_a_decision(decide, opa_session, batch):
+    # lib.winpod.fast, replaced by the slow path it stands for through OPA's
+    # function mocking (with ... as): quiet and not, every family and kind,
+    # well typed and not; the whole decision, messages included, is the same.
+    objects = [wrap_pod(pod if wrong is None else with_wrong_type(pod, wrong), kind) for pod, kind, wrong in batch]
+    for pod, _, wrong in batch:
+        event("wrong-typed" if wrong is not None else "quiet" if is_quiet(pod) else "not quiet")
+    assert decide(objects) == decide_without_shortcuts(opa_session, objects)

@@ -1,58 +1,62 @@
-"""The ``winpod`` command line: one entry point, one logging set-up and one error boundary for every command."""
+"""The ``winpod`` command line: one entry point for every command, and what a signal does to a run.
 
-import argparse
-import logging
+SIGINT (Ctrl-C) and SIGTERM (a supervisor's stop) end any command the same
+way: its ``with`` blocks tear down what they started, then the exit code is
+128 + the signal's number (130, 143), as a shell reports a process the
+signal ended. The handlers go in before anything else is imported (the
+commands pull in docker, requests, yaml and jsonschema, a good part of a
+second), so a signal at any moment after the interpreter has started ends
+in the same clean exit.
+"""
+
 import os
+import signal
 import sys
 
-from harness.cli import audit, bench, bundle, check, constraints, generate, serve, test
-from harness.errors import HarnessError
-
-logger = logging.getLogger(__name__)
-
-# Each command is a module with register(subparsers); the parser it adds sets
-# ``func`` to a callable taking the parsed arguments and returning an exit code.
-# The user's commands first, then the developer ones the Makefile runs.
-COMMANDS = (serve, constraints, test, check, audit, generate, bundle, bench)
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="winpod",
-        description="Keep Windows pods from reaching their host: test, check and audit with a real OPA.",
-    )
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
-    # The developer commands name themselves in their error lines (``generate: ...``),
-    # as they did when each was a ``python -m`` module of its own.
-    parser.set_defaults(error_prefix="winpod")
-    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for command in COMMANDS:
-        command.register(subparsers)
-    return parser
+class Stopped(KeyboardInterrupt):
+    """SIGINT or SIGTERM: the run ends, its ``with`` blocks tearing down what they started."""
+
+    def __init__(self, signum: int):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _stop(signum: int, frame: object) -> None:
+    # Teardown runs next, and a second signal must not cut it short.
+    for other in STOP_SIGNALS:
+        signal.signal(other, signal.SIG_IGN)
+    raise Stopped(signum)
+
+
+def _open_closed_streams() -> None:
+    """A standard stream its caller closed (``>&-``, ``<&-``) is None in Python; the null device
+    stands in, so a closed stdin reads as empty input and a closed stdout loses only the report:
+    the exit code still says what was found."""
+    for name, mode in (("stdin", "r"), ("stdout", "w"), ("stderr", "w")):
+        if getattr(sys, name) is None:
+            setattr(sys, name, open(os.devnull, mode, encoding="utf-8"))  # open for the whole run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    level = {0: logging.WARNING, 1: logging.INFO}.get(args.verbose, logging.DEBUG)
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    """Run one command; its exit code, or 130 / 143 when SIGINT / SIGTERM ends it."""
+    previous = {}
+    prefix = "winpod"
     try:
-        return args.func(args)
-    except HarnessError as exc:
-        logger.debug("failed", exc_info=True)
-        print(f"{args.error_prefix}: {exc}", file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        print(f"{args.error_prefix}: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        # The reader (| head) has gone: nothing left to say, and nothing to say it to.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
-    except OSError as exc:
-        # A file or socket the run needed, not a bug: one line, like any other user-facing error.
-        logger.debug("failed", exc_info=True)
-        print(f"{args.error_prefix}: {exc.filename + ': ' if exc.filename else ''}{exc.strerror or exc}",
-              file=sys.stderr)
-        return 2
+        for signum in STOP_SIGNALS:
+            previous[signum] = signal.signal(signum, _stop)
+        _open_closed_streams()
+        from harness.cli import commands  # after the handlers, see above
 
+        args = commands.parse(argv)
+        prefix = args.error_prefix
+        return commands.run(args)
+    except KeyboardInterrupt as exc:
+        signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
+        print(f"{prefix}: stopped by {signal.Signals(signum).name}", file=sys.stderr)
+        return 128 + signum
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)

@@ -12,26 +12,37 @@ import io
 import itertools
 import json
 import logging
+import os
 import re
 import sys
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import quote_from_bytes
 
 from harness import __version__, manifests
 from harness.cli.options import add_server_arguments, prepare_output, serving, write_output
+from harness.cluster import live
 from harness.config import load_config
 from harness.errors import HarnessError, ManifestError, OpaError
 from harness.kinds import is_governed, name, namespace
 from harness.opa import BATCH_CHUNK, OpaClient, map_batches
+from harness.report import visible
 
 logger = logging.getLogger(__name__)
 
 INVENTORY_PATH = "winpod/inventory"
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_LEVELS = {"deny": "error", "warn": "warning", "dryrun": "note"}
+_SARIF_SEVERITY = {"error": 0, "warning": 1, "note": 2}
+# GitHub code scanning's hard limit on one run (it shows the 5,000 most severe):
+# docs.github.com, "SARIF results exceed one or more limits".
+SARIF_MAX_RESULTS = 25_000
+SARIF_UNREADABLE = "winpod.unreadable"
+SARIF_CAPPED = "winpod.results-capped"
+SARIF_SRCROOT = "%SRCROOT%"
 # Objects read, decided and dropped at a time: a few batch requests' worth, so that
 # the batch endpoint's workers stay busy while memory holds one round.
 ROUND = 4 * BATCH_CHUNK
@@ -87,6 +98,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("-o", "--output", help="write the report to this file instead of stdout")
     parser.add_argument("--inventory", action="store_true",
                         help="list every HostProcess workload with its namespace, accounts and images")
+    live.add_arguments(parser)
     add_server_arguments(parser)
     parser.set_defaults(func=run)
 
@@ -96,11 +108,11 @@ def run(args: argparse.Namespace) -> int:
         raise HarnessError("--inventory lists workloads, not findings: use --format table or json")
     config = load_config(args.config) if args.config else None
     prepare_output(args.output)
-    found = _reported(manifests.stream(args.paths))
+    found = iter(live.read(args.kubeconfig, args.context)) if args.cluster else _reported(manifests.stream(args.paths))
     first = next(found, None)
-    if first is None:
+    if first is None and not args.cluster:
         raise ManifestError(f"no Kubernetes objects in {' '.join(args.paths)}")
-    found = itertools.chain([first], found)
+    found = itertools.chain([first] if first is not None else [], found)
     out = io.StringIO()
     with serving(args, config) as opa:
         if args.inventory:
@@ -194,9 +206,14 @@ def _inventory_entries(opa: OpaClient, objects: list[dict]) -> list[dict]:
 
 
 # --- reports ---------------------------------------------------------------------
+#
+# Every value that comes from the input (names, images, messages, file names)
+# goes through report.visible, so no control character of a manifest reaches
+# a terminal, a CI log or a code-scanning page as itself.
 
 
 def write_table(result: Audit, out: TextIO) -> None:
+    lines = []
     by_object: dict[tuple, list[Finding]] = {}
     for f in sorted(result.findings, key=lambda f: (f.namespace, f.kind, f.name, f.source, f.line, f.field, f.code)):
         by_object.setdefault((f.namespace, f.kind, f.name, f.source, f.document, f.item), []).append(f)
@@ -204,15 +221,15 @@ def write_table(result: Audit, out: TextIO) -> None:
     for (ns, kind, obj_name, source, _, _), findings in by_object.items():
         if ns != current:
             current = ns
-            out.write(f"namespace {ns}\n")
-        out.write(f"  {kind}/{obj_name}  ({source}:{findings[0].line})\n")
+            lines.append(f"namespace {ns}")
+        lines.append(f"  {kind}/{obj_name}  ({source}:{findings[0].line})")
         for f in findings:
             container = f"container {f.container}" if f.container else "pod"
-            out.write(f"    {f.enforcementAction:<6} {f.rule:<11} {f.constraint}  {container}  {f.field}\n")
-            out.write(f"           {f.msg}\n")
-    for error in result.errors:
-        out.write(f"error: {error}\n")
-    out.write(_summary(result) + "\n")
+            lines.append(f"    {f.enforcementAction:<6} {f.rule:<11} {f.constraint}  {container}  {f.field}")
+            lines.append(f"           {f.msg}")
+    lines.extend(f"error: {error}" for error in result.errors)
+    lines.append(_summary(result))
+    out.writelines(visible(line) + "\n" for line in lines)
 
 
 def write_json(result: Audit, out: TextIO) -> None:
@@ -231,22 +248,31 @@ def write_json(result: Audit, out: TextIO) -> None:
 
 
 def write_sarif(result: Audit, out: TextIO) -> None:
-    codes = sorted({f.code for f in result.findings})
-    results = [{
-        "ruleId": f.code,
-        "ruleIndex": codes.index(f.code),
-        "level": SARIF_LEVELS.get(f.enforcementAction, "error"),
-        "message": {"text": f"{f.msg} (constraint {f.constraint}, {f.enforcementAction})"},
-        "locations": [{
-            "physicalLocation": {
-                "artifactLocation": {"uri": _uri(f.source)},
-                "region": {"startLine": f.line},
-            },
-            "logicalLocations": [{"fullyQualifiedName": f"{f.kind}/{f.namespace}/{f.name}:{f.field}"}],
-        }],
-        "properties": {"constraint": f.constraint, "enforcementAction": f.enforcementAction,
-                       "rule": f.rule, "field": f.field},
-    } for f in result.findings]
+    """One run: a result per finding and per unreadable document, at most SARIF_MAX_RESULTS of them.
+
+    Over the cap the most severe are kept (unreadable documents and deny
+    first, as GitHub shows the most severe first), and the run says how many
+    were left out and where the whole report is. One run rather than several:
+    GitHub refuses runs of one tool that share a category, and a split by count
+    would move findings between categories from one upload to the next.
+    """
+    entries = [_sarif_unreadable(error) for error in result.errors]
+    entries += [_sarif_finding(f) for f in result.findings]
+    kept = sorted(entries, key=lambda entry: _SARIF_SEVERITY[entry["level"]])[:SARIF_MAX_RESULTS]
+    rule_ids = sorted({entry["ruleId"] for entry in kept})
+    for entry in kept:
+        entry["ruleIndex"] = rule_ids.index(entry["ruleId"])
+    invocation: dict[str, Any] = {"executionSuccessful": not result.errors}
+    if len(kept) < len(entries):
+        left_out = len(entries) - len(kept)
+        invocation["toolExecutionNotifications"] = [{
+            "level": "warning",
+            "descriptor": {"id": SARIF_CAPPED},
+            "message": {"text": (
+                f"{left_out:,} of {len(entries):,} results left out: GitHub code scanning refuses a run of more "
+                f"than {SARIF_MAX_RESULTS:,} results. The {len(kept):,} most severe are here; "
+                "`winpod audit --format json` reports them all.")},
+        }]
     json.dump({
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -254,12 +280,64 @@ def write_sarif(result: Audit, out: TextIO) -> None:
             "tool": {"driver": {
                 "name": "winpod-guard",
                 "version": __version__,
-                "rules": [{"id": code, "name": code, "shortDescription": {"text": code}} for code in codes],
+                "rules": [_sarif_rule(rule_id) for rule_id in rule_ids],
             }},
-            "results": results,
+            "originalUriBaseIds": {SARIF_SRCROOT: {"uri": Path.cwd().resolve().as_uri() + "/"}},
+            "invocations": [invocation],
+            "results": kept,
+            "properties": {"results": len(entries), "resultsLeftOut": len(entries) - len(kept)},
         }],
     }, out, indent=2)
     out.write("\n")
+
+
+def _sarif_finding(f: Finding) -> dict:
+    return {
+        "ruleId": f.code,
+        "level": SARIF_LEVELS.get(f.enforcementAction, "error"),
+        "message": {"text": visible(f"{f.msg} (constraint {f.constraint}, {f.enforcementAction})")},
+        "locations": [{
+            "physicalLocation": {
+                "artifactLocation": _artifact_location(f.source),
+                "region": {"startLine": f.line},
+            },
+            "logicalLocations": [{"fullyQualifiedName": visible(f"{f.kind}/{f.namespace}/{f.name}:{f.field}")}],
+        }],
+        "properties": {"constraint": f.constraint, "enforcementAction": f.enforcementAction,
+                       "rule": f.rule, "field": visible(f.field)},
+    }
+
+
+def _sarif_unreadable(error: manifests.DocumentError) -> dict:
+    location: dict[str, Any] = {"artifactLocation": _artifact_location(error.source)}
+    if isinstance(error.line, int) and error.line >= 1:
+        location["region"] = {"startLine": error.line}
+    return {
+        "ruleId": SARIF_UNREADABLE,
+        "level": "error",
+        "message": {"text": visible(f"document {error.number} was not audited: {error.message}")},
+        "locations": [{"physicalLocation": location}],
+    }
+
+
+def _sarif_rule(rule_id: str) -> dict:
+    text = rule_id if rule_id != SARIF_UNREADABLE else "a document that could not be read, so it was not audited"
+    return {"id": rule_id, "name": rule_id, "shortDescription": {"text": text}}
+
+
+def _artifact_location(source: str) -> dict:
+    """Where ``source`` is as SARIF 3.4 wants it: an RFC 3986 URI, percent-encoded, relative to
+    %SRCROOT% (the working directory) when it is below it, else an absolute ``file:`` URI."""
+    if source == "<stdin>":  # manifests.read's name for stdin
+        return {"uri": "stdin"}
+    path = Path(source).resolve()
+    try:
+        relative = path.relative_to(Path.cwd().resolve())
+    except ValueError:
+        return {"uri": path.as_uri()}
+    # From the file name's own bytes, so a name that is not UTF-8 still names its file;
+    # ':' is encoded too, or a first segment like "a:b" would read as a scheme.
+    return {"uri": quote_from_bytes(os.fsencode(relative.as_posix()), safe="/"), "uriBaseId": SARIF_SRCROOT}
 
 
 def _summary(result: Audit) -> str:
@@ -276,12 +354,14 @@ def _summary(result: Audit) -> str:
 
 
 def _inventory_table(rows: list[dict], out: TextIO) -> None:
+    lines = []
     for row in rows:
-        out.write(f"{row['namespace']}  {row['kind']}/{row['name']}  hostNetwork={str(row['hostNetwork']).lower()}"
-                  f"  ({row['source']}:{row['line']})\n")
+        lines.append(f"{row['namespace']}  {row['kind']}/{row['name']}  hostNetwork={str(row['hostNetwork']).lower()}"
+                     f"  ({row['source']}:{row['line']})")
         for c in row["containers"]:
-            out.write(f"    {c['name']}  user={c['user'] or '<image default>'}  image={c['image']}\n")
-    out.write(f"{len(rows)} HostProcess workloads\n")
+            lines.append(f"    {c['name']}  user={c['user'] or '<image default>'}  image={c['image']}")
+    lines.append(f"{len(rows)} HostProcess workloads")
+    out.writelines(visible(str(line)) + "\n" for line in lines)
 
 
 # --- helpers -----------------------------------------------------------------------
@@ -326,14 +406,3 @@ def _container(obj: Any, field: str) -> str:
 def _kind(obj: Any) -> str:
     kind = obj.get("kind") if isinstance(obj, dict) else None
     return kind if isinstance(kind, str) and kind else "<no kind>"
-
-
-def _uri(source: str) -> str:
-    if source == "<stdin>":
-        return "stdin"
-    path = Path(source)
-    try:
-        path = path.resolve().relative_to(Path.cwd().resolve())
-    except ValueError:
-        pass
-    return PurePath(path).as_posix()

@@ -27,6 +27,7 @@ import yaml
 
 from harness import manifests
 from harness.cli import audit
+from harness.cluster import bench as cluster_bench
 from harness.config import load_config
 from harness.inputs import wrap_pod
 from harness.kinds import WORKLOADS
@@ -43,6 +44,7 @@ BATCH_RATE_TARGET = 5000
 EVAL_P99_TARGET_US = 100
 AUDIT_OBJECTS = 10_000
 AUDIT_TARGET_S = 10.0
+ADMISSION_OBJECTS = 300
 FLOOR_POLICY = REPO_ROOT / "harness" / "floor"
 
 NAMESPACES = ("default", "windows-debug", "csi-proxy", "legacy-app", "kube-system")
@@ -232,6 +234,8 @@ def _run(args: argparse.Namespace) -> tuple[list[tuple[str, str, str, str]], str
 
         audit_seconds, audit_findings = _audit(opa, AUDIT_OBJECTS)
 
+    admission_rows = cluster_bench.rows(objects[:ADMISSION_OBJECTS], config, args.image)
+
     denied = sum(not d["allowed"] for d in single)
     cold = statistics.median(starts)
     per_object = sorted(t for policy_times, _ in rounds for t in policy_times)
@@ -266,6 +270,7 @@ def _run(args: argparse.Namespace) -> tuple[list[tuple[str, str, str, str]], str
         (f"winpod audit of a {AUDIT_OBJECTS:,}-object export (read + decide)", f"{audit_seconds:.1f} s",
          f"<= {AUDIT_TARGET_S:.0f} s", _verdict(audit_seconds <= AUDIT_TARGET_S)),
         ("  findings", f"{audit_findings:,}", "", ""),
+        *admission_rows,
     ]
     return rows, header
 

@@ -10,15 +10,16 @@ starts.
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 from collections.abc import Sequence
 
 from harness import manifests
-from harness.cli.options import add_server_arguments, prepare_output, serving, write_output
+from harness.cli.options import add_server_arguments, serving
 from harness.config import load_config
 from harness.errors import HarnessError, ManifestError
 from harness.inputs import verdict
 from harness.kinds import identity, metadata
+from harness.report import json_text, visible
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,12 +38,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    prepare_output(None)
     documents = read_objects(args.files)
     config = load_config(args.config) if args.config else None
     with serving(args, config) as opa:
         decisions = opa.decide_many(document.obj for document in documents)
-    write_output(None, (as_json if args.format == "json" else as_text)(documents, decisions))
+    sys.stdout.write((as_json if args.format == "json" else as_text)(documents, decisions))
     return 1 if any(not decision["allowed"] for decision in decisions) else 0
 
 
@@ -73,7 +73,7 @@ def as_text(documents: Sequence[manifests.Document], decisions: Sequence[dict]) 
                          f"{v.get('field')}: {v.get('msg')}")
     denied = sum(not d["allowed"] for d in decisions)
     lines.append(f"{len(decisions)} objects: {len(decisions) - denied} allowed, {denied} denied")
-    return "\n".join(lines) + "\n"
+    return "\n".join(visible(line) for line in lines) + "\n"
 
 
 def as_json(documents: Sequence[manifests.Document], decisions: Sequence[dict]) -> str:
@@ -93,4 +93,4 @@ def as_json(documents: Sequence[manifests.Document], decisions: Sequence[dict]) 
         for document, decision in zip(documents, decisions, strict=True)
     ]
     summary = {"objects": len(decisions), "allowed": len(decisions) - denied, "denied": denied}
-    return json.dumps({"summary": summary, "objects": objects}, indent=2, ensure_ascii=False) + "\n"
+    return json_text({"summary": summary, "objects": objects})

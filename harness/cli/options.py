@@ -3,14 +3,13 @@
 import argparse
 import contextlib
 import os
-import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 from harness.errors import HarnessError
 from harness.opa import POLICIES, OpaServer
-from harness.opa.docker import OFFICIAL_REPOSITORY
+from harness.opa.docker import DEFAULT_MEMORY, OFFICIAL_REPOSITORY
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,46 +24,33 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--host-network", action="store_true",
                        help="use the host network even when the engine has a bridge network")
     group.add_argument("--opa-port", type=int, metavar="PORT", help="listen on 127.0.0.1:PORT (default: a free port)")
+    group.add_argument("--opa-memory", metavar="SIZE",
+                       help=f"memory limit of the OPA container, e.g. 512m or 2g (default: {DEFAULT_MEMORY})")
 
 
 def server_from_args(args: argparse.Namespace) -> OpaServer:
     """The OpaServer the options of add_server_arguments ask for."""
     if args.backend == "process":
-        if args.image or args.host_network:
-            raise HarnessError("--image and --host-network apply to --backend docker only")
+        if args.image or args.host_network or args.opa_memory:
+            raise HarnessError("--image, --host-network and --opa-memory apply to --backend docker only")
         return OpaServer.process(port=args.opa_port)
-    return OpaServer.docker(args.image, host_network=True if args.host_network else None, port=args.opa_port)
+    return OpaServer.docker(args.image, host_network=True if args.host_network else None, port=args.opa_port,
+                            memory=args.opa_memory or DEFAULT_MEMORY)
 
 
 @contextlib.contextmanager
 def serving(args: argparse.Namespace, config: dict | None = None) -> Iterator[OpaServer]:
-    """The server the options ask for, with ``--policies`` loaded and ``config`` put (else the built-in one).
-
-    SIGTERM ends the run like Ctrl-C (KeyboardInterrupt), so the ``with`` block
-    still tears the server down; a second SIGTERM cannot interrupt that.
-    """
-
-    def interrupt(signum: int, frame: object) -> None:
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        with server_from_args(args) as opa:
-            opa.load_policies(args.policies)
-            if config is not None:
-                opa.put_config(config)
-            yield opa
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    """The server the options ask for, with ``--policies`` loaded and ``config`` put (else the built-in one)."""
+    with server_from_args(args) as opa:
+        opa.load_policies(args.policies)
+        if config is not None:
+            opa.put_config(config)
+        yield opa
 
 
 def prepare_output(path: str | None) -> None:
-    """Make sure a report can be written to ``path`` (None: stdout) before the run that produces it starts."""
+    """Make sure a report can be written to ``path`` before the run that produces it starts."""
     if path is None:
-        # Python sets sys.stdout to None when the process starts with file descriptor 1 closed.
-        if sys.stdout is None or sys.stdout.closed:
-            raise HarnessError("stdout is closed: write the report to a file with -o FILE, or redirect stdout")
         return
     parent = Path(path).resolve().parent
     try:

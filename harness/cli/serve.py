@@ -25,13 +25,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     # Refuse a bad config before anything starts.
     config = load_config(args.config) if args.config else None
-    try:
-        with serving(args, config) as opa:
-            # The note first: whoever reads the URL may stop us right away.
-            print(f"winpod: serving {args.policies} with {args.config or 'the built-in default config'} "
-                  f"({opa.description}); Ctrl-C stops it", file=sys.stderr, flush=True)
-            print(opa.url, flush=True)
-            code = opa.wait()
-            raise OpaError(f"OPA stopped by itself with code {code} ({opa.description}){opa.log_excerpt()}")
-    except KeyboardInterrupt:
-        return 0
+    # Serving ends only by a signal, which main() turns into its exit code
+    # (130, 143) once the server is torn down.
+    with serving(args, config) as opa:
+        # The note first: whoever reads the URL may stop us right away.
+        print(f"winpod: serving {args.policies} with {args.config or 'the built-in default config'} "
+              f"({opa.description}); Ctrl-C stops it", file=sys.stderr, flush=True)
+        print(opa.url, flush=True)
+        code = opa.wait()
+        raise OpaError(f"OPA stopped by itself with code {code} ({opa.description}){opa.log_excerpt()}")

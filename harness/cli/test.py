@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from harness.cli.options import add_server_arguments, prepare_output, serving, write_output
 from harness.errors import HarnessError
@@ -139,40 +139,36 @@ def _watched(args: argparse.Namespace, suite: Suite | None) -> tuple[list[Path],
     return [args.policies.resolve()], sorted(others)
 
 
-def _watch(opa: OpaClient, args: argparse.Namespace, suite: Suite, out: TextIO = sys.stdout) -> int:
-    """Re-run on every change until interrupted (Ctrl-C, SIGTERM); then the exit code of the last run."""
-    code = _run_once(opa, suite, args)
+def _watch(opa: OpaClient, args: argparse.Namespace, suite: Suite, out: TextIO = sys.stdout) -> NoReturn:
+    """Re-run on every change until a signal stops it (main() then exits 130 for Ctrl-C, 143 for SIGTERM)."""
+    _run_once(opa, suite, args)
     policy_paths, other_paths = _watched(args, suite)
     policies, others = _snapshot(policy_paths), _snapshot(other_paths)
     print(f"watching {args.policies} and {len(others)} fixture and config files; Ctrl-C stops", file=out, flush=True)
-    try:
-        while True:
-            time.sleep(WATCH_INTERVAL)
-            new_policies, new_others = _snapshot(policy_paths), _snapshot(other_paths)
-            policy_changes, other_changes = _changed(policies, new_policies), _changed(others, new_others)
-            if not policy_changes and not other_changes:
-                continue
-            changed = sorted(set(policy_changes + other_changes))
-            print(f"--- {time.strftime('%H:%M:%S')} changed: {', '.join(str(p) for p in changed[:3])}"
-                  + (f" and {len(changed) - 3} more" if len(changed) > 3 else ""), file=out, flush=True)
-            try:
-                if policy_changes:
-                    opa.load_policies(args.policies)
-                suite = _load(args)
-                code = _run_once(opa, suite, args)
-            except HarnessError as exc:
-                # A half-written file is the normal state of an editor loop:
-                # say what is wrong and wait for the next save.
-                print(f"winpod: {exc}", file=out, flush=True)
-                code = exc.exit_code
-            # Stamps from before the run, so a save during it is seen next
-            # time; a fixed fixture may name new bases and configs, watched
-            # from now on.
-            policies = new_policies
-            policy_paths, other_paths = _watched(args, suite)
-            others = {**_snapshot(other_paths), **new_others}
-    except KeyboardInterrupt:
-        return code
+    while True:
+        time.sleep(WATCH_INTERVAL)
+        new_policies, new_others = _snapshot(policy_paths), _snapshot(other_paths)
+        policy_changes, other_changes = _changed(policies, new_policies), _changed(others, new_others)
+        if not policy_changes and not other_changes:
+            continue
+        changed = sorted(set(policy_changes + other_changes))
+        print(f"--- {time.strftime('%H:%M:%S')} changed: {', '.join(str(p) for p in changed[:3])}"
+              + (f" and {len(changed) - 3} more" if len(changed) > 3 else ""), file=out, flush=True)
+        try:
+            if policy_changes:
+                opa.load_policies(args.policies)
+            suite = _load(args)
+            _run_once(opa, suite, args)
+        except HarnessError as exc:
+            # A half-written file is the normal state of an editor loop:
+            # say what is wrong and wait for the next save.
+            print(f"winpod: {exc}", file=out, flush=True)
+        # Stamps from before the run, so a save during it is seen next
+        # time; a fixed fixture may name new bases and configs, watched
+        # from now on.
+        policies = new_policies
+        policy_paths, other_paths = _watched(args, suite)
+        others = {**_snapshot(other_paths), **new_others}
 
 
 def _changed(before: dict[Path, int], after: dict[Path, int]) -> list[Path]:

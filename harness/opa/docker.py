@@ -32,6 +32,7 @@ import requests
 from docker.utils import parse_repository_tag
 
 from harness.errors import DockerUnavailable, HarnessError, OpaError
+from harness.opa import signals
 from harness.opa.client import reason
 from harness.tools import tool_path
 
@@ -40,6 +41,16 @@ logger = logging.getLogger(__name__)
 OFFICIAL_REPOSITORY = "openpolicyagent/opa"
 LOCAL_REPOSITORY = "winpod-guard/opa"
 PULL_TIMEOUT = 15.0
+# Batches of the bench corpus (250 objects, two in flight) peak under 300 MB
+# here (the cgroup's max_usage) with GOGC=400; memory follows the batch, not
+# the run. Three times that leaves room for larger objects and still keeps a
+# hostile input from taking the machine's memory.
+DEFAULT_MEMORY = "1g"
+# Go collects harder as the heap nears GOMEMLIMIT rather than letting the
+# kernel kill it at the cgroup's limit; the rest is stacks and the binary.
+_GO_SHARE = 0.9
+_SIZE = re.compile(r"(\d+)([bkmg]?)", re.IGNORECASE)
+_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
 LABEL = "winpod-guard.harness"
 OWNER_HOST_LABEL = "winpod-guard.owner-host"
@@ -50,6 +61,7 @@ RUN_LABEL = "winpod-guard.run"
 # it can check afterwards that none of its containers or processes is left.
 RUN_ID_ENV = "WINPOD_RUN_ID"
 _CONTAINER_PORT = 8181
+NO_ENGINE_HINT = "start one, or use --backend process"
 
 _DOCKERFILE = b'FROM scratch\nCOPY opa /opa\nENTRYPOINT ["/opa"]\n'
 _PT_INTERP = 3
@@ -108,6 +120,14 @@ def opa_version(binary: Path) -> str:
     if not found:
         raise OpaError(f"cannot tell the OPA version: `{binary} version` printed no 'Version:' line")
     return found.group(1)
+
+
+def memory_bytes(size: str) -> int:
+    """``512m``, ``2g``, ``1073741824``: a size as Docker's ``--memory`` takes it (binary units), in bytes."""
+    found = _SIZE.fullmatch(size.strip())
+    if not found or int(found.group(1)) == 0:
+        raise HarnessError(f"OPA memory limit {size!r}: expected a size like 512m or 2g (bytes, k, m, g)")
+    return int(found.group(1)) * _UNITS[found.group(2).lower()]
 
 
 def _build(client: docker.DockerClient, binary: Path, tag: str) -> None:
@@ -197,10 +217,14 @@ def _not_static(binary: Path) -> str | None:
 
 
 class DockerBackend:
-    def __init__(self, image: str | None, host_network: bool | None, pull_timeout: float):
+    def __init__(self, image: str | None, host_network: bool | None, pull_timeout: float,
+                 memory: str = DEFAULT_MEMORY, mounts: dict[str, str] | None = None):
         self._image = image
+        self._mounts = mounts or {}
         self._host_network = host_network
         self._pull_timeout = pull_timeout
+        self._memory = memory
+        self._memory_bytes = memory_bytes(memory)
         self._client: docker.DockerClient | None = None
         self._container = None
         self.description = "docker"
@@ -222,22 +246,29 @@ class DockerBackend:
             network = {"ports": {f"{_CONTAINER_PORT}/tcp": ("127.0.0.1", port)}}
             address = f"0.0.0.0:{_CONTAINER_PORT}"
         name = f"winpod-opa-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-        self.description = f"container {name}, image {image}, {'host network' if host_network else 'published port'}"
+        self.description = (f"container {name}, image {image}, {'host network' if host_network else 'published port'}, "
+                            f"memory limit {self._memory}")
         try:
             # Create and start separately: when start fails (a port taken), the
-            # created container must still be removed.
-            self._container = self._client.containers.create(
-                image,
-                command(address),
-                name=name,
-                labels=_owner_labels(),
-                user="65534:65534",
-                read_only=True,
-                cap_drop=["ALL"],
-                security_opt=["no-new-privileges"],
-                environment=env,
-                **network,
-            )
+            # created container must still be removed. A signal waits until the
+            # handle is stored, so teardown always finds what the engine created.
+            with signals.deferred():
+                self._container = self._client.containers.create(
+                    image,
+                    command(address),
+                    name=name,
+                    labels=_owner_labels(),
+                    user="65534:65534",
+                    read_only=True,
+                    cap_drop=["ALL"],
+                    security_opt=["no-new-privileges"],
+                    # No swap on top: the limit is what the machine gives.
+                    mem_limit=self._memory_bytes,
+                    memswap_limit=self._memory_bytes,
+                    environment={**env, "GOMEMLIMIT": str(int(self._memory_bytes * _GO_SHARE))},
+                    volumes={source: {"bind": target, "mode": "ro"} for source, target in self._mounts.items()},
+                    **network,
+                )
             self._container.start()
         except docker.errors.APIError as exc:
             raise OpaError(f"cannot start the OPA container ({self.description}): {exc.explanation or exc}") from exc
@@ -250,6 +281,21 @@ class DockerBackend:
         if self._container.status in ("exited", "dead"):
             return self._container.attrs["State"]["ExitCode"]
         return None
+
+    def exit_reason(self) -> str | None:
+        """Why the container has stopped, or None while it runs (or when the engine cannot tell)."""
+        if self._container is None:
+            return None
+        try:
+            code = self.exit_code()
+        except OpaError:
+            return None
+        if code is None:
+            return None
+        if self._container.attrs["State"].get("OOMKilled"):
+            return (f"OPA was killed for going over its memory limit of {self._memory} "
+                    "(--opa-memory sets another)")
+        return f"OPA exited with code {code}"
 
     def logs(self) -> str:
         try:
@@ -268,19 +314,21 @@ class DockerBackend:
                     raise OpaError(f"lost the Docker engine while waiting on {self.description}: {exc}") from exc
 
     def stop(self) -> None:
-        container, self._container = self._container, None
-        client, self._client = self._client, None
-        try:
-            if container is not None:
-                container.remove(force=True)
-        except docker.errors.NotFound:
-            pass
-        except docker.errors.APIError as exc:
-            raise OpaError(f"could not remove OPA container {container.name}: {exc.explanation or exc}; "
-                           f"remove it with `docker rm -f {container.name}`") from exc
-        finally:
-            if client is not None:
-                client.close()
+        # A second Ctrl-C must not cut the removal short: it waits until the container is gone.
+        with signals.deferred():
+            container, self._container = self._container, None
+            client, self._client = self._client, None
+            try:
+                if container is not None:
+                    container.remove(force=True)
+            except docker.errors.NotFound:
+                pass
+            except docker.errors.APIError as exc:
+                raise OpaError(f"could not remove OPA container {container.name}: {exc.explanation or exc}; "
+                               f"remove it with `docker rm -f {container.name}`") from exc
+            finally:
+                if client is not None:
+                    client.close()
 
 
 def docker_client() -> docker.DockerClient:
@@ -299,7 +347,7 @@ def docker_client() -> docker.DockerClient:
         if problem is not None:
             gc.collect()
     if problem is not None:
-        raise DockerUnavailable(f"no Docker engine answers at {where} ({problem}); start one, or use --backend process")
+        raise DockerUnavailable(f"no Docker engine answers at {where} ({problem}); {NO_ENGINE_HINT}")
     return client
 
 

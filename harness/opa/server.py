@@ -6,18 +6,19 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, NamedTuple, Protocol
 
 import requests
 
 from harness.errors import HarnessError, OpaError
 from harness.opa.client import OpaClient
-from harness.opa.docker import PULL_TIMEOUT, DockerBackend
+from harness.opa.docker import DEFAULT_MEMORY, PULL_TIMEOUT, DockerBackend
 from harness.opa.process import ProcessBackend
 
 logger = logging.getLogger(__name__)
 
 STARTUP_TIMEOUT = 15.0
+_EXIT_NOTICE = 2.0
 
 # No version check against GitHub: OPA talks to nothing but its client here.
 # Errors only, so a benchmark does not measure OPA writing access logs.
@@ -34,6 +35,23 @@ _OPA_FLAGS = ("--skip-version-check", "--log-level", "error", "--optimize-store-
 _INSTANCE_LABEL = "winpod_instance"
 
 
+_CONTAINER_TLS_DIR = "/winpod-tls"
+
+
+class Tls(NamedTuple):
+    """A directory of tls.crt, tls.key and ca.crt, and where OPA sees it (in a container: its mount point)."""
+
+    directory: Path
+    seen_from_opa: str
+
+    @property
+    def ca(self) -> Path:
+        return self.directory / "ca.crt"
+
+    def seen_as(self, name: str) -> str:
+        return f"{self.seen_from_opa}/{name}"
+
+
 class Backend(Protocol):
     description: str
 
@@ -41,6 +59,7 @@ class Backend(Protocol):
         """Run OPA listening on 127.0.0.1:``port``; ``command(address)`` is its argument list."""
 
     def exit_code(self) -> int | None: ...
+    def exit_reason(self) -> str | None: ...
     def logs(self) -> str: ...
     def wait(self) -> int: ...
     def stop(self) -> None: ...
@@ -54,12 +73,16 @@ class OpaServer(OpaClient):
     """A real OPA server for the length of a ``with`` block, in a container or a subprocess."""
 
     def __init__(self, backend: Backend, *, port: int | None = None, opa_args: Sequence[str] = (),
-                 startup_timeout: float = STARTUP_TIMEOUT):
+                 startup_timeout: float = STARTUP_TIMEOUT, tls: Tls | None = None):
         super().__init__("")
         self._backend = backend
         self._port = port
         self._opa_args = tuple(opa_args)
         self._startup_timeout = startup_timeout
+        self._tls = tls
+        if tls is not None:
+            self._opa_args += ("--tls-cert-file", tls.seen_as("tls.crt"), "--tls-private-key-file", tls.seen_as("tls.key"))
+            self._session.verify = str(tls.ca)
 
     @classmethod
     def docker(
@@ -71,12 +94,18 @@ class OpaServer(OpaClient):
         opa_args: Sequence[str] = (),
         pull_timeout: float = PULL_TIMEOUT,
         startup_timeout: float = STARTUP_TIMEOUT,
+        memory: str = DEFAULT_MEMORY,
+        tls_dir: Path | None = None,
     ) -> "OpaServer":
         """OPA in a Docker container. ``image=None``: the official image of the pinned
         version if present or pullable, else one built around .tools/bin/opa.
-        ``host_network=None``: host networking when the engine has no bridge network."""
-        return cls(DockerBackend(image, host_network, pull_timeout),
-                   port=port, opa_args=opa_args, startup_timeout=startup_timeout)
+        ``host_network=None``: host networking when the engine has no bridge network.
+        ``memory``: the container's memory limit, as Docker's ``--memory`` takes it.
+        ``tls_dir``: serve HTTPS with its tls.crt and tls.key (mounted read-only), trusting its ca.crt."""
+        tls = Tls(tls_dir, _CONTAINER_TLS_DIR) if tls_dir is not None else None
+        mounts = {str(tls_dir): _CONTAINER_TLS_DIR} if tls_dir is not None else {}
+        return cls(DockerBackend(image, host_network, pull_timeout, memory, mounts),
+                   port=port, opa_args=opa_args, startup_timeout=startup_timeout, tls=tls)
 
     @classmethod
     def process(
@@ -86,9 +115,11 @@ class OpaServer(OpaClient):
         port: int | None = None,
         opa_args: Sequence[str] = (),
         startup_timeout: float = STARTUP_TIMEOUT,
+        tls_dir: Path | None = None,
     ) -> "OpaServer":
         """``opa run --server`` as a local subprocess (default binary: harness.tools)."""
-        return cls(ProcessBackend(opa), port=port, opa_args=opa_args, startup_timeout=startup_timeout)
+        tls = Tls(tls_dir, str(tls_dir)) if tls_dir is not None else None
+        return cls(ProcessBackend(opa), port=port, opa_args=opa_args, startup_timeout=startup_timeout, tls=tls)
 
     @property
     def description(self) -> str:
@@ -98,7 +129,7 @@ class OpaServer(OpaClient):
         try:
             port = self._port or _free_port()
             token = uuid.uuid4().hex
-            self.url = f"http://127.0.0.1:{port}"
+            self.url = f"{'https' if self._tls else 'http'}://127.0.0.1:{port}"
             self._backend.start(port, lambda address: _opa_command(address, token, self._opa_args), _OPA_ENV)
             self._wait_ready(token)
         except BaseException:
@@ -122,6 +153,19 @@ class OpaServer(OpaClient):
             return f"; its log is unavailable: {exc}"
         chosen = ([line for line in lines if "error" in line.lower()] or lines)[-10:]
         return "; its log:\n  " + "\n  ".join(chosen) if chosen else "; its log is empty"
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        try:
+            return super()._send(method, path, **kwargs)
+        except OpaError as exc:
+            # A dropped connection says nothing of why; a dead server can, once
+            # the engine has noticed (the kernel's OOM kill takes it a moment).
+            deadline = time.monotonic() + _EXIT_NOTICE
+            while (why := self._backend.exit_reason()) is None and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if why is None:
+                raise
+            raise OpaError(f"{exc}: {why}{self.log_excerpt()}") from exc
 
     def _wait_ready(self, token: str) -> None:
         deadline = time.monotonic() + self._startup_timeout

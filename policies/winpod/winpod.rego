@@ -14,11 +14,9 @@
 package winpod
 
 import data.lib.winpod.match
+import data.lib.winpod.params
 import data.lib.winpod.pods
 import data.winpod.defaults
-import data.winpod.hostpath
-import data.winpod.hostprocess
-import data.winpod.users
 
 # METADATA
 # title: effective_config
@@ -27,6 +25,7 @@ import data.winpod.users
 #   the built-in default. Constraints that are present but not usable (not a
 #   list of objects each with a string name and a known rule) fall back to the
 #   built-in default, the strictest policy, rather than enforcing nothing.
+#   A known rule is a package data.winpod.rules.<name> (lib.winpod.rule).
 effective_config := {"constraints": constraints} if {
 	# Every read of a value in OPA's store converts it anew (unless OPA runs
 	# with --optimize-store-for-read-speed), and eight constraints cost more
@@ -41,7 +40,7 @@ _is_usable(constraints) if {
 	is_array(constraints)
 	every constraint in constraints {
 		is_string(constraint.name)
-		constraint.rule in {"hostprocess", "users", "hostpath"}
+		defaults.is_rule(constraint.rule)
 	}
 }
 
@@ -58,7 +57,7 @@ decision := decide(input)
 # title: batch
 # entrypoint: true
 # description: One decision per element of input.items, in order.
-batch := {"decisions": [decide(item) | some item in _items]}
+batch := {"decisions": decide_all(_items)}
 
 default _items := []
 
@@ -67,25 +66,102 @@ _items := input.items if is_array(input.items)
 # METADATA
 # title: decide
 # description: '{"allowed": bool, "violations": [...]} for a manifest, AdmissionReview or Gatekeeper review.'
-decide(x) := {"allowed": _allowed(violations), "violations": violations} if {
-	review := _review(x)
-	violations := _review_violations(review)
-} else := {"allowed": true, "violations": []}
+decide(x) := decide_all([x])[0]
 
-# Most objects are quiet (lib.winpod.pods.is_quiet): no rule can find
-# anything in them under the default Windows signs, which costs far less to
-# tell than their pod view. A config that sets its own signs takes the pod
-# view for every object.
-_review_violations(review) := [] if {
+# METADATA
+# title: decide_all
+# description: >-
+#   The decision for each of items, in order. Each rule reads its documents
+#   (lib.winpod.rule) once for all the items: under one input, so OPA's cache
+#   of function results serves every object, as it does for the rest.
+decide_all(items) := [_decision(i, selected, findings) | some i, _ in items] if {
+	views := _views(items)
+	selected := _selected(views, _relevant(views))
+	findings := _findings(views, selected, effective_config.constraints)
+}
+
+# The pod view of each item that takes one, by index. Most objects are quiet
+# (lib.winpod.pods.is_quiet): no rule can find anything in them under the
+# default Windows signs, which costs far less to tell than their pod view. A
+# config that sets its own signs takes the pod view for every object.
+_views(items) := {i: pod |
+	some i, item in items
+	review := _review(item)
+	not _is_quiet(review)
+	pod := pods.pod(review)
+}
+
+_is_quiet(review) if {
 	not _sets_windows_signs
 	pods.is_quiet(review.object)
-} else := _violations(review, pods.pod(review))
+}
 
 _sets_windows_signs if {
 	some constraint in effective_config.constraints
 	some key in ["windowsImages", "windowsRuntimeClasses", "assumeWindows"]
 	object.get(constraint, ["parameters", key], null) != null
 }
+
+# For each rule, the indexes of the views it may find something in.
+# regal ignore:use-object-keys
+_relevant(views) := {name: keys |
+	some name
+	keys := data.winpod.rules[name].relevant with input as {"cases": {i: {"pod": pod} | some i, pod in views}}
+}
+
+# For each view with a rule to apply, the indexes of the constraints (of
+# effective_config) whose rule may find something in it and whose match
+# selects it. For most objects no rule may: their constraints are not even
+# matched, and the config is never read.
+_selected(views, relevant) := {i: indexes |
+	some i, pod in views
+	rules := {name | some name, keys in relevant; i in keys}
+	count(rules) > 0
+	facts := match.facts(pod.review.object, pod.review.namespace)
+	indexes := [j |
+		some j in _in_scope(facts.scope, rules)
+		match.selector_matches(match.selector(object.get(effective_config.constraints[j], "match", null)), facts.object)
+	]
+	count(indexes) > 0
+}
+
+# The constraints of these rules whose match selects objects of a scope
+# (namespace and kind), label selectors aside, by index. The same for every
+# object of a namespace and kind with the same rules to apply: in a batch,
+# OPA's cache of function results works it out once for each.
+_in_scope(scope, rules) := [j |
+	some j, constraint in effective_config.constraints
+	constraint.rule in rules
+	match.in_scope(object.get(constraint, "match", null), scope)
+]
+
+# For each rule, its findings for every [view, constraint] pair selected.
+_findings(views, selected, constraints) := {name: findings |
+	some name in {constraints[j].rule | some js in selected; some j in js}
+	cases := {[i, j]: {"pod": views[i], "parameters": params.object_of(object.get(constraint, "parameters", null))} |
+		some i, js in selected
+		some j in js
+		constraint := constraints[j]
+		constraint.rule == name
+	}
+	findings := data.winpod.rules[name].findings with input as {"cases": cases}
+}
+
+_decision(i, selected, findings) := {"allowed": _allowed(violations), "violations": violations} if {
+	violations := sort([v |
+		some j in selected[i]
+		constraint := effective_config.constraints[j]
+		some raw in findings[constraint.rule][[i, j]]
+		v := {
+			"rule": constraint.rule,
+			"code": raw.details.code,
+			"constraint": constraint.name,
+			"enforcementAction": _enforcement_action(constraint),
+			"field": raw.details.field,
+			"msg": raw.msg,
+		}
+	])
+} else := {"allowed": true, "violations": []}
 
 default _allowed(_) := false
 
@@ -125,56 +201,6 @@ _request_parts(x) := [x, null, null] if {
 _parts(request) := [_value(request, "object"), _value(request, "namespace"), _value(request, "operation")]
 
 _has_kind(x) if _value(x, "kind") != null
-
-# The pod view is built once per object; each matching constraint's rule
-# checks it with the constraint's parameters. Constraints of a rule with
-# nothing to check in the pod are not even matched: for most objects that is
-# every rule, and the config is never read.
-_violations(review, pod) := _constraint_violations(review, pod, rules) if {
-	rules := _relevant_rules(pod)
-	count(rules) > 0
-} else := []
-
-# The rules whose check may find something in the pod view.
-_relevant_rules(pod) := {rule |
-	some rule, is_relevant in {
-		"hostprocess": hostprocess.is_relevant(pod),
-		"users": users.is_relevant(pod),
-		"hostpath": hostpath.is_relevant(pod),
-	}
-	is_relevant
-}
-
-_constraint_violations(review, pod, rules) := sort([v |
-	facts := match.facts(review.object, review.namespace)
-	some constraint in _in_scope(facts.scope, rules)
-	match.selector_matches(match.selector(object.get(constraint, "match", null)), facts.object)
-	some raw in _rule_violations(constraint.rule, pod, object.get(constraint, "parameters", null))
-	v := {
-		"rule": constraint.rule,
-		"code": raw.details.code,
-		"constraint": constraint.name,
-		"enforcementAction": _enforcement_action(constraint),
-		"field": raw.details.field,
-		"msg": raw.msg,
-	}
-])
-
-# The constraints of these rules whose match selects objects of a scope
-# (namespace and kind), label selectors aside. The same for every object of a
-# namespace and kind with the same rules to apply: in a batch, OPA's cache of
-# function results works it out once for each.
-_in_scope(scope, rules) := [constraint |
-	some constraint in effective_config.constraints
-	constraint.rule in rules
-	match.in_scope(object.get(constraint, "match", null), scope)
-]
-
-_rule_violations("hostprocess", pod, parameters) := hostprocess.check(pod, parameters)
-
-_rule_violations("users", pod, parameters) := users.check(pod, parameters)
-
-_rule_violations("hostpath", pod, parameters) := hostpath.check(pod, parameters)
 
 # Unknown actions deny: the config loader refuses them, and a typo must not
 # turn enforcement off.

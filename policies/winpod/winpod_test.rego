@@ -408,9 +408,6 @@ test_admission_of_garbage if {
 	} with input as 42
 }
 
-# The decision's shortcut to the rules to apply agrees with the rules' own
-# is_relevant on pods of every kind of relevance.
-
 host_process_pod := pod("hp", {"containers": [{"name": "a", "image": "x", "securityContext": hp}]})
 
 review_of(operation, obj) := {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": object.union(

@@ -1,9 +1,11 @@
 # METADATA
 # title: Built-in configuration
 # description: >-
-#   The config used when none is loaded at data.winpod.config (SPEC 3), one
-#   constraint per rule with every rule default, denied: no HostProcess, only
-#   ContainerUser, no hostPath volume.
+#   The config used when none is loaded at data.winpod.config (SPEC 3): one
+#   constraint per rule (every package data.winpod.rules.<name>) with every
+#   rule default, denied: no HostProcess, only ContainerUser, no hostPath
+#   volume. The harness reads it from here (harness/config.py
+#   default_config), so there is no second copy.
 # custom:
 #   id: defaults
 package winpod.defaults
@@ -14,9 +16,26 @@ package winpod.defaults
 config := {
 	"apiVersion": "winpod-guard/v1alpha1",
 	"kind": "PolicyConfig",
-	"constraints": [
-		{"name": "default-hostprocess", "rule": "hostprocess", "enforcementAction": "deny"},
-		{"name": "default-users", "rule": "users", "enforcementAction": "deny"},
-		{"name": "default-hostpath", "rule": "hostpath", "enforcementAction": "deny"},
+	"constraints": [constraint |
+		some name in names
+		constraint := {"name": concat("-", ["default", name]), "rule": name, "enforcementAction": "deny"}
 	],
 }
+
+# METADATA
+# title: names
+# description: >-
+#   The rule names, sorted: the packages under data.winpod.rules with a
+#   relevant document, which lib.winpod.rule's default makes defined for any
+#   input (a _test package has none).
+names := sort([name | some name in _names])
+
+_names contains name if {
+	some name
+	is_set(data.winpod.rules[name].relevant) with input as {}
+}
+
+# METADATA
+# title: is_rule
+# description: True when name is a rule's name.
+is_rule(name) if name in _names

@@ -16,20 +16,6 @@ package lib.winpod.match
 import data.lib.winpod.pods
 
 # METADATA
-# scope: document
-# title: applies
-# description: >-
-#   True when the constraint match selects the object in namespace ns: its
-#   scope (in_scope) and its labels (selector_matches), the two parts the
-#   decision API tries separately.
-default applies(_, _, _) := false
-
-applies(match, obj, ns) if {
-	in_scope(match, facts(obj, ns).scope)
-	selector_matches(selector(match), obj)
-}
-
-# METADATA
 # title: facts
 # description: >-
 #   What every match reads of an object in namespace ns, worked out once per

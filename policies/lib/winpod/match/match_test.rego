@@ -75,7 +75,7 @@ applies_cases := {
 
 test_applies[name] if {
 	some name, tc in applies_cases
-	match.applies(tc.match, tc.object, tc.ns) == tc.want
+	applies(tc.match, tc.object, tc.ns) == tc.want
 }
 
 kind_cases := {
@@ -108,4 +108,13 @@ wildcard_cases := {
 test_wildcard_matches[name] if {
 	some name, tc in wildcard_cases
 	match.wildcard_matches(tc.pattern, tc.value) == tc.want
+}
+
+# The two parts the decision API tries separately, together: scope
+# (in_scope) and labels (selector_matches).
+default applies(_, _, _) := false
+
+applies(m, obj, ns) if {
+	match.in_scope(m, match.facts(obj, ns).scope)
+	match.selector_matches(match.selector(m), obj)
 }

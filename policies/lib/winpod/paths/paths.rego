@@ -47,18 +47,11 @@ normalize(path, pod_os) := _windows(replace(path, "/", `\`)) if {
 
 # METADATA
 # scope: document
-# title: allows
-# description: True when the allowedHostPaths pathPrefix allows the hostPath path (both strings).
-default allows(_, _, _) := false
-
-allows(prefix, path, pod_os) if allows_normalized(prefix, normalize(path, pod_os), pod_os)
-
-# METADATA
-# scope: document
 # title: allows_normalized
 # description: >-
-#   allows for a path already normalised (normalize): a rule normalises a
-#   volume's path once, however many entries it tries.
+#   True when the allowedHostPaths pathPrefix allows the hostPath path already
+#   normalised (normalize): a rule normalises a volume's path once, however
+#   many entries it tries.
 default allows_normalized(_, _, _) := false
 
 allows_normalized(prefix, target, pod_os) if {

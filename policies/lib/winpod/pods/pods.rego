@@ -11,7 +11,7 @@
 #   id: lib.winpod.pods
 package lib.winpod.pods
 
-import data.lib.winpod.shapes
+import data.lib.winpod.fast
 import data.lib.winpod.windows
 
 # METADATA
@@ -106,19 +106,19 @@ pod(review) := {
 	),
 	"containers": containers,
 	"volumes": [volume |
-		some i, item in object.get({true: spec.volumes}, is_array(spec.volumes), [])
-		object.get({true: item}, [true, "hostPath"], null) != null
+		some i, item in _array(spec, "volumes")
+		object.get(_object_or_empty(item), "hostPath", null) != null
 		volume := {"index": i, "name": object.get(item, "name", null), "path": object.get(item, ["hostPath", "path"], null)}
 	],
 	"expanding_mounts": _expanding_mounts(containers),
-	"malformed": shapes.problems(obj, path),
+	"malformed": fast.problems(obj, path),
 } if {
 	not object.get(review, "operation", null) in {"DELETE", "CONNECT"}
 	obj := review.object
 	is_object(obj)
 	path := spec_paths[obj.kind]
 	raw := object.get(obj, path, null)
-	spec := object.get({true: raw}, is_object(raw), {})
+	spec := _object_or_empty(raw)
 	pod_host_process := object.get(spec, ["securityContext", "windowsOptions", "hostProcess"], null)
 	containers := _containers(spec, pod_host_process)
 }
@@ -128,35 +128,12 @@ pod(review) := {
 # title: is_quiet
 # description: >-
 #   True for an object of a governed kind whose pod spec no rule can find
-#   anything in under the default Windows signs: well typed, no required node
-#   affinity (NotIn linux marks a Windows pod without saying so), and nowhere
-#   a word that a Windows sign or a hostPath needs (windowsOptions, a windows
-#   OS, node label, toleration or RuntimeClass, the default windowsImages'
-#   names, hostPath). Its JSON says so in one look, case folded; most Windows
-#   pods are told by their OS name or node selector before that. Any doubt
-#   takes the full pod view; the decision API takes it always when a
-#   constraint sets its own Windows signs.
+#   anything in under the default Windows signs (lib.winpod.fast.is_quiet).
+#   The decision API asks it only when no constraint sets its own Windows
+#   signs.
 default is_quiet(_) := false
 
-is_quiet(obj) if {
-	path := spec_paths[obj.kind]
-	spec := object.get(obj, path, null)
-	is_object(spec)
-	not _says_windows(spec)
-	object.get(spec, ["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"], null) == null
-	not _is_loud(lower(json.marshal(spec)))
-	count(shapes.problems(obj, path)) == 0
-}
-
-_is_loud(text) if {
-	some word in ["windows", "hostpath", "nanoserver", "servercore", "ltsc20", "dotnet/framework"]
-	contains(text, word)
-}
-
-# Where most Windows pods say so, read before the spec is turned into JSON.
-_says_windows(spec) if windows.is_name(spec.os.name)
-
-_says_windows(spec) if windows.is_name(spec.nodeSelector["kubernetes.io/os"])
+is_quiet(obj) if fast.is_quiet(obj, spec_paths)
 
 # The mounts whose subPath the kubelet expands, one entry per field that
 # does: any subPathExpr, or a subPath with PowerShell's $ or backtick.
@@ -187,7 +164,6 @@ _has_expansion_character(s) if contains(s, "`")
 object_label(pod) := sprintf("%s/%s/%s", [pod.review.object.kind, namespace(pod.review), name(pod.review.object)])
 
 # A container's effective values: its own when set (not null), else the pod's.
-# object.get({true: own}, own != null, pod) is that choice without a call.
 _containers(spec, pod_host_process) := [{
 	"list": list,
 	"index": i,
@@ -196,7 +172,7 @@ _containers(spec, pod_host_process) := [{
 	"host_process": is_host_process_value(host_process),
 	"host_process_value": host_process,
 	"host_process_inherited": own_host_process == null,
-	"user": object.get({true: own_user}, own_user != null, pod_user),
+	"user": fast.own_or(own_user, pod_user),
 	"user_inherited": own_user == null,
 } |
 	pod_user := object.get(spec, ["securityContext", "windowsOptions", "runAsUserName"], null)
@@ -206,7 +182,7 @@ _containers(spec, pod_host_process) := [{
 	some i, item in items
 	is_object(item)
 	own_host_process := object.get(item, ["securityContext", "windowsOptions", "hostProcess"], null)
-	host_process := object.get({true: own_host_process}, own_host_process != null, pod_host_process)
+	host_process := fast.own_or(own_host_process, pod_host_process)
 	own_user := object.get(item, ["securityContext", "windowsOptions", "runAsUserName"], null)
 ]
 
@@ -282,3 +258,7 @@ volume_field(pod, volume) := sprintf("%s.volumes[%d]", [pod.prefix, volume.index
 _array(x, key) := x[key] if is_array(x[key])
 
 else := []
+
+_object_or_empty(x) := x if is_object(x)
+
+else := {}

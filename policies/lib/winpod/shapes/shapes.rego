@@ -11,9 +11,20 @@ package lib.winpod.shapes
 
 import data.lib.winpod.windows
 
-# Fail-closed type checks for the slow path (see problems), one row per
-# field read: [path, the types it may have (null is absence), category].
-_pod_fields := [
+# METADATA
+# title: categories
+# description: >-
+#   Every category of problems: which rules read a field. A rule fails closed
+#   on the categories it reads (lib.winpod.rule.malformed).
+categories := {"pod", "user", "image", "os", "volumes"}
+
+# METADATA
+# title: pod_fields
+# description: >-
+#   The type of every pod spec field a rule reads, one row per field: [path,
+#   the types it may have (null is absence), category]. Written once: the
+#   checks here and lib.winpod.fast's quick look both read it.
+pod_fields := [
 	[["securityContext"], {"object", "null"}, "pod"],
 	[["securityContext", "windowsOptions"], {"object", "null"}, "pod"],
 	[["securityContext", "windowsOptions", "runAsUserName"], {"string", "null"}, "user"],
@@ -35,7 +46,10 @@ _pod_fields := [
 	[["volumes"], {"array", "null"}, "volumes"],
 ]
 
-_container_fields := [
+# METADATA
+# title: container_fields
+# description: The same for the fields of a container (pod_fields).
+container_fields := [
 	[["securityContext"], {"object", "null"}, "pod"],
 	[["securityContext", "windowsOptions"], {"object", "null"}, "pod"],
 	[["securityContext", "windowsOptions", "runAsUserName"], {"string", "null"}, "user"],
@@ -65,15 +79,8 @@ else := concat("", [".", key])
 #   field: pod (all), user and image (all), os (users and hostpath: it decides
 #   whether the pod is a Windows pod), volumes (hostpath). JSON null counts as
 #   absent, except where a list holds it or a hostPath volume lacks its path.
-#   The common case, every field of the right type, is told by a quick look;
-#   only when it fails do the checks that name fields run.
-problems(obj, path) := set() if {
-	spec := object.get(obj, path, null)
-	is_object(spec)
-	_is_well_typed(spec)
-} else := _all_problems(obj, path)
-
-_all_problems(obj, path) := union({
+#   lib.winpod.fast.problems answers the same, quickly for the common case.
+problems(obj, path) := union({
 	_spec_problems(obj, path),
 	_field_problems(concat(".", path), _object_at(obj, path)),
 	_container_problems(concat(".", path), _object_at(obj, path)),
@@ -81,115 +88,6 @@ _all_problems(obj, path) := union({
 	_volume_problems(concat(".", path), _object_at(obj, path)),
 	_toleration_problems(concat(".", path), _object_at(obj, path)),
 })
-
-# The quick look: only the fields present are tested, each by the one body of
-# _well_typed that its key selects (OPA's rule index picks it without trying
-# the others); containers' fields have their own. JSON null counts as absent. Required node-affinity terms take
-# the slow path.
-_is_well_typed(spec) if {
-	every key, value in object.filter(spec, _spec_keys) {
-		_well_typed(key, value)
-	}
-}
-
-_spec_keys := {
-	"securityContext", "initContainers", "containers", "ephemeralContainers",
-	"volumes", "os", "nodeSelector", "affinity", "tolerations", "runtimeClassName",
-}
-
-_container_keys := {"securityContext", "image", "volumeMounts"}
-
-_well_typed(_, null)
-
-_well_typed("securityContext", value) if _is_security_context(value)
-
-_well_typed("initContainers", value) if _is_container_list(value)
-
-_well_typed("containers", value) if _is_container_list(value)
-
-_well_typed("ephemeralContainers", value) if _is_container_list(value)
-
-_well_typed("volumes", value) if {
-	is_array(value)
-	every volume in value {
-		_is_plain_volume(volume)
-	}
-}
-
-_well_typed("os", value) if {
-	is_object(value)
-	type_name(object.get(value, "name", null)) in {"string", "null"}
-}
-
-_well_typed("nodeSelector", value) if {
-	is_object(value)
-	type_name(object.get(value, "kubernetes.io/os", null)) in {"string", "null"}
-	type_name(object.get(value, "beta.kubernetes.io/os", null)) in {"string", "null"}
-	type_name(object.get(value, "node.kubernetes.io/windows-build", null)) in {"string", "null"}
-}
-
-_well_typed("tolerations", value) if {
-	is_array(value)
-	every toleration in value {
-		is_object(toleration)
-		type_name(object.get(toleration, "value", null)) in {"string", "null"}
-	}
-}
-
-_well_typed("runtimeClassName", value) if is_string(value)
-
-_well_typed("affinity", value) if {
-	is_object(value)
-	type_name(object.get(value, "nodeAffinity", null)) in {"object", "null"}
-	type_name(object.get(value, array.slice(_node_selector_terms, 1, 3), null)) in {"object", "null"}
-	object.get(value, array.slice(_node_selector_terms, 1, 4), null) == null
-}
-
-_container_well_typed(_, null)
-
-_container_well_typed("securityContext", value) if _is_security_context(value)
-
-_container_well_typed("image", value) if is_string(value)
-
-_container_well_typed("volumeMounts", value) if {
-	is_array(value)
-	every m in value {
-		is_string(m.name)
-		type_name(object.get(m, "subPath", null)) in {"string", "null"}
-		type_name(object.get(m, "subPathExpr", null)) in {"string", "null"}
-	}
-}
-
-_is_security_context(value) if {
-	is_object(value)
-	options := object.get(value, "windowsOptions", null)
-	type_name(options) in {"object", "null"}
-	type_name(object.get(value, ["windowsOptions", "runAsUserName"], null)) in {"string", "null"}
-}
-
-_is_container_list(items) if {
-	is_array(items)
-	every item in items {
-		_is_well_typed_container(item)
-	}
-}
-
-_is_well_typed_container(item) if {
-	is_object(item)
-	every key, value in object.filter(item, _container_keys) {
-		_container_well_typed(key, value)
-	}
-}
-
-_is_plain_volume(volume) if {
-	is_object(volume)
-	object.get(volume, "hostPath", null) == null
-}
-
-_is_plain_volume(volume) if {
-	is_string(volume.hostPath.path)
-	is_string(volume.name)
-}
 
 _problem(category, field, expected, value) := {
 	"category": category,
@@ -212,7 +110,7 @@ _spec_problems(obj, path) := set() if {
 }
 
 _field_problems(prefix, spec) := {_problem(row[2], concat("", [prefix, _suffix(row[0])]), _expected(row[1]), value) |
-	some row in _pod_fields
+	some row in pod_fields
 	value := object.get(spec, row[0], null)
 	not type_name(value) in row[1]
 }
@@ -220,13 +118,19 @@ _field_problems(prefix, spec) := {_problem(row[2], concat("", [prefix, _suffix(r
 _container_problems(prefix, spec) := {problem |
 	some list in _container_lists
 	some i, item in _array(spec, list)
-	some problem in _item_problems(prefix, list, i, item)
+	some problem in container_item_problems(prefix, list, i, item)
 }
 
-_item_problems(prefix, list, i, item) := {_problem("pod", sprintf("%s.%s[%d]", [prefix, list, i]), "object", item)} if {
+# METADATA
+# title: container_item_problems
+# description: The problems of the i-th item of a container list (its field prefix.list[i]).
+container_item_problems(prefix, list, i, item) := {_problem(
+	"pod", sprintf("%s.%s[%d]", [prefix, list, i]), "object",
+	item,
+)} if {
 	not is_object(item)
 } else := ({_problem(row[2], field, _expected(row[1]), value) |
-	some row in _container_fields
+	some row in container_fields
 	value := object.get(item, row[0], null)
 	not type_name(value) in row[1]
 	field := concat("", [sprintf("%s.%s[%d]", [prefix, list, i]), _suffix(row[0])])
@@ -286,10 +190,13 @@ _values_problems(field, values) := {_problem("os", concat("", [field, ".values"]
 
 _toleration_problems(prefix, spec) := {problem |
 	some i, toleration in _array(spec, "tolerations")
-	some problem in _toleration_item_problems(sprintf("%s.tolerations[%d]", [prefix, i]), toleration)
+	some problem in toleration_item_problems(sprintf("%s.tolerations[%d]", [prefix, i]), toleration)
 }
 
-_toleration_item_problems(field, toleration) := {_problem("os", field, "object", toleration)} if {
+# METADATA
+# title: toleration_item_problems
+# description: The problems of one toleration, at field.
+toleration_item_problems(field, toleration) := {_problem("os", field, "object", toleration)} if {
 	not is_object(toleration)
 } else := {_problem("os", concat("", [field, ".value"]), "string", value) |
 	value := object.get(toleration, "value", null)
@@ -300,10 +207,13 @@ _volume_problems(prefix, spec) := set() if {
 	object.get(spec, "volumes", null) == null
 } else := {problem |
 	some i, item in _array(spec, "volumes")
-	some problem in _volume_item_problems(sprintf("%s.volumes[%d]", [prefix, i]), item)
+	some problem in volume_item_problems(sprintf("%s.volumes[%d]", [prefix, i]), item)
 }
 
-_volume_item_problems(field, item) := {_problem("volumes", field, "object", item)} if {
+# METADATA
+# title: volume_item_problems
+# description: The problems of one volume, at field.
+volume_item_problems(field, item) := {_problem("volumes", field, "object", item)} if {
 	not is_object(item)
 } else := set() if {
 	object.get(item, "hostPath", null) == null

@@ -218,10 +218,3 @@ test_well_typed[name] if {
 	some name, obj in well_typed_cases
 	shapes.problems(obj, pods.spec_paths[obj.kind]) == set()
 }
-
-# The quick look and the checks that name fields agree on every case above.
-test_quick_look_agrees_with_the_checks[name] if {
-	some name, obj in object.union(well_typed_cases, {name: tc.object | some name, tc in malformed_cases})
-	path := pods.spec_paths[obj.kind]
-	shapes.problems(obj, path) == shapes._all_problems(obj, path)
-}

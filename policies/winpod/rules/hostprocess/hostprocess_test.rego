@@ -1,7 +1,8 @@
-package winpod.hostprocess_test
+package winpod.rules.hostprocess_test
 
+import data.lib.winpod.pods
 import data.lib.winpod.result
-import data.winpod.hostprocess
+import data.winpod.rules.hostprocess
 
 pod(spec) := {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ns"}, "spec": spec}
 
@@ -284,13 +285,20 @@ test_violation_without_parameters if {
 	)} with input as {"review": {"object": pod({"containers": [{"name": "a", "securityContext": hp}]})}}
 }
 
-test_violations_is_the_violation_set[name] if {
+# The decision API reads findings under the pod view it builds: the same set.
+test_findings_are_the_violation_set[name] if {
 	some name, tc in cases
-	hostprocess.violations({"object": tc.object}, tc.parameters) == tc.want
+	findings_of(tc.object, tc.parameters) == tc.want
 }
 
-test_violations_without_object_is_empty if {
-	hostprocess.violations({}, {}) == set()
+# No pod view (not a governed kind): the decision API reads no findings.
+findings_of(obj, parameters) := findings if {
+	pod := pods.pod({"object": obj})
+	findings := hostprocess.findings.x with input as {"cases": {"x": {"pod": pod, "parameters": parameters}}}
+} else := set()
+
+test_no_pod_view_no_violation if {
+	count(hostprocess.violation) == 0 with input as {"review": {}, "parameters": {}}
 }
 
 inherit_user_field := `metadata.annotations["microsoft.com/hostprocess-inherit-user"]`

@@ -28,61 +28,54 @@
 #       (CVE-2023-3676)
 #     hostpath.malformed: >-
 #       the pod spec fields the rule reads have the wrong type (fail closed)
-package winpod.hostpath
+package winpod.rules.hostpath
 
 import data.lib.winpod.params
 import data.lib.winpod.paths
 import data.lib.winpod.pods
 import data.lib.winpod.result
+import data.lib.winpod.rule
+import data.lib.winpod.shapes
 import data.lib.winpod.users
 import data.lib.winpod.windows
 
 # METADATA
 # title: violation
-# description: Gatekeeper's entrypoint; also the template's Rego.
-violation contains v if {
-	some v in violations(input.review, object.get(input, "parameters", {}))
+# description: Gatekeeper's entrypoint, the template's Rego (lib.winpod.rule).
+violation contains v if some v in findings.review with input as rule.input_of(input)
+
+# METADATA
+# title: relevant
+# description: >-
+#   The keys of input.cases whose findings may hold something: hostPath volumes, a mount whose
+#   subPath the kubelet would expand on a pod that does not declare Linux,
+#   or wrong-typed fields. Most pods have none: the decision API then
+#   matches none of this rule's constraints.
+relevant contains key if {
+	some key, case in input.cases
+	_relevant(case.pod)
 }
 
-# METADATA
-# title: violations
-# description: The violations of the object under review for these parameters.
-violations(review, parameters) := check(pod, parameters) if {
-	pod := pods.pod(review)
-} else := set()
+_relevant(pod) if count(pod.volumes) > 0
 
-# METADATA
-# title: check
-# description: >-
-#   The violations of a pod view (lib.winpod.pods.pod) for these parameters;
-#   the decision API calls this with the view it builds once per object.
-check(pod, parameters) := _violations(pod, params.object_of(parameters)) if is_relevant(pod)
-
-else := set()
-
-# METADATA
-# scope: document
-# title: is_relevant
-# description: >-
-#   True when check may find something in the pod view (lib.winpod.pods.pod):
-#   hostPath volumes, a mount whose subPath the kubelet would expand on a pod
-#   that does not declare Linux, or wrong-typed fields. Most pods have none:
-#   the decision API then matches none of this rule's constraints.
-default is_relevant(_) := false
-
-is_relevant(pod) if count(pod.volumes) > 0
-
-is_relevant(pod) if {
+_relevant(pod) if {
 	not pod.declares_linux
 	count(pod.expanding_mounts) > 0
 }
 
-is_relevant(pod) if count(pod.malformed) > 0
+_relevant(pod) if count(pod.malformed) > 0
 
-# The malformed comprehension only runs when there is something in it.
-_violations(pod, p) := _findings(pod, p) if {
-	count(pod.malformed) == 0
-} else := _malformed(pod) | _findings(pod, p)
+# METADATA
+# title: findings
+# description: >-
+#   For each key of input.cases, the violations of its pod view under its
+#   parameters.
+findings[key] := union({
+	rule.malformed("hostpath.malformed", shapes.categories, case.pod),
+	_findings(case.pod, case.parameters),
+}) if {
+	some key, case in input.cases
+}
 
 _findings(pod, p) := union({
 	_not_allowed(pod, volumes),
@@ -102,10 +95,6 @@ _pod_os(pod, p) := "windows" if {
 } else := "linux" if {
 	pod.declares_linux
 } else := ""
-
-_malformed(pod) := {result.malformed("hostpath.malformed", pods.object_label(pod), problem) |
-	some problem in pod.malformed
-}
 
 # The hostPath volumes with a path, each with its normalised path and the
 # allowedHostPaths entries that allow it: worked out once per volume.

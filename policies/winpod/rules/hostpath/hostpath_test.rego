@@ -1,7 +1,8 @@
-package winpod.hostpath_test
+package winpod.rules.hostpath_test
 
+import data.lib.winpod.pods
 import data.lib.winpod.result
-import data.winpod.hostpath
+import data.winpod.rules.hostpath
 
 pod(spec) := {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ns"}, "spec": spec}
 
@@ -327,11 +328,18 @@ test_violation[name] if {
 	hostpath.violation == tc.want with input as {"review": {"object": tc.object}, "parameters": tc.parameters}
 }
 
-test_violations_is_the_violation_set[name] if {
+# The decision API reads findings under the pod view it builds: the same set.
+test_findings_are_the_violation_set[name] if {
 	some name, tc in cases
-	hostpath.violations({"object": tc.object}, tc.parameters) == tc.want
+	findings_of(tc.object, tc.parameters) == tc.want
 }
 
-test_violations_without_object_is_empty if {
-	hostpath.violations(null, {}) == set()
+# No pod view (not a governed kind): the decision API reads no findings.
+findings_of(obj, parameters) := findings if {
+	pod := pods.pod({"object": obj})
+	findings := hostpath.findings.x with input as {"cases": {"x": {"pod": pod, "parameters": parameters}}}
+} else := set()
+
+test_no_pod_view_no_violation if {
+	count(hostpath.violation) == 0 with input as {"review": null, "parameters": {}}
 }

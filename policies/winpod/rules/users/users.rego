@@ -15,62 +15,49 @@
 #       `allowedUserNames` (including the presumed image default)
 #     users.malformed: >-
 #       the pod spec fields the rule reads have the wrong type (fail closed)
-package winpod.users
+package winpod.rules.users
 
 import data.lib.winpod.params
 import data.lib.winpod.pods
 import data.lib.winpod.result
+import data.lib.winpod.rule
 import data.lib.winpod.users
 import data.lib.winpod.windows
 
 # METADATA
 # title: violation
-# description: Gatekeeper's entrypoint; also the template's Rego.
-violation contains v if {
-	some v in violations(input.review, object.get(input, "parameters", {}))
+# description: Gatekeeper's entrypoint, the template's Rego (lib.winpod.rule).
+violation contains v if some v in findings.review with input as rule.input_of(input)
+
+# METADATA
+# title: relevant
+# description: >-
+#   The keys of input.cases whose findings may hold something: a pod that may be a Windows pod
+#   under some parameters (any pod that does not declare Linux), or
+#   wrong-typed fields. For a declared-Linux pod the decision API matches
+#   none of this rule's constraints.
+relevant contains key if {
+	some key, case in input.cases
+	_relevant(case.pod)
 }
 
-# METADATA
-# title: violations
-# description: The violations of the object under review for these parameters.
-violations(review, parameters) := check(pod, parameters) if {
-	pod := pods.pod(review)
-} else := set()
+_relevant(pod) if not pod.declares_linux
+
+_relevant(pod) if count(pod.malformed) > 0
 
 # METADATA
-# title: check
+# title: findings
 # description: >-
-#   The violations of a pod view (lib.winpod.pods.pod) for these parameters;
-#   the decision API calls this with the view it builds once per object.
-check(pod, parameters) := _violations(pod, params.object_of(parameters)) if is_relevant(pod)
-
-else := set()
-
-# METADATA
-# scope: document
-# title: is_relevant
-# description: >-
-#   True when check may find something in the pod view (lib.winpod.pods.pod):
-#   a pod that may be a Windows pod under some parameters (any pod that does
-#   not declare Linux), or wrong-typed fields. For a declared-Linux pod the
-#   decision API matches none of this rule's constraints.
-default is_relevant(_) := false
-
-is_relevant(pod) if not pod.declares_linux
-
-is_relevant(pod) if count(pod.malformed) > 0
-
-# The malformed comprehension only runs when there is something in it.
-_violations(pod, p) := _not_allowed(pod, p) if {
-	count(pod.malformed) == 0
-} else := _malformed(pod) | _not_allowed(pod, p)
+#   For each key of input.cases, the violations of its pod view under its
+#   parameters.
+findings[key] := union({
+	rule.malformed("users.malformed", {"pod", "user", "image", "os"}, case.pod),
+	_not_allowed(case.pod, case.parameters),
+}) if {
+	some key, case in input.cases
+}
 
 default_allowed_user_names := ["ContainerUser"]
-
-_malformed(pod) := {result.malformed("users.malformed", pods.object_label(pod), problem) |
-	some problem in pod.malformed
-	problem.category in {"pod", "user", "image", "os"}
-}
 
 # An admin account passes only through an entry naming it (EqualFold), never
 # through DOMAIN\* (users.matches).

@@ -1,7 +1,7 @@
-package winpod.hostpath_test
+package winpod.rules.hostpath_test
 
 import data.lib.winpod.result
-import data.winpod.hostpath
+import data.winpod.rules.hostpath
 
 # subPath (SPEC 2, v2): what a mount reaches is path + subPath.
 sub_path_violation(sub_path, problem) := {result.violation(

@@ -1,7 +1,8 @@
-package winpod.users_test
+package winpod.rules.users_test
 
+import data.lib.winpod.pods
 import data.lib.winpod.result
-import data.winpod.users
+import data.winpod.rules.users
 
 pod(spec) := {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "ns"}, "spec": spec}
 
@@ -297,11 +298,18 @@ test_violation[name] if {
 	users.violation == tc.want with input as {"review": {"object": tc.object}, "parameters": tc.parameters}
 }
 
-test_violations_is_the_violation_set[name] if {
+# The decision API reads findings under the pod view it builds: the same set.
+test_findings_are_the_violation_set[name] if {
 	some name, tc in cases
-	users.violations({"object": tc.object}, tc.parameters) == tc.want
+	findings_of(tc.object, tc.parameters) == tc.want
 }
 
-test_violations_without_object_is_empty if {
-	users.violations({"object": "x"}, {}) == set()
+# No pod view (not a governed kind): the decision API reads no findings.
+findings_of(obj, parameters) := findings if {
+	pod := pods.pod({"object": obj})
+	findings := users.findings.x with input as {"cases": {"x": {"pod": pod, "parameters": parameters}}}
+} else := set()
+
+test_no_pod_view_no_violation if {
+	count(users.violation) == 0 with input as {"review": {"object": "x"}, "parameters": {}}
 }
