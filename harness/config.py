@@ -86,8 +86,10 @@ def load_config(path: str | Path) -> dict:
     """Read a YAML or JSON config file, validate it and return the JSON for ``/v1/data/winpod/config``."""
     source = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = documents.text_of(Path(path).read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read the config file: {exc.strerror or exc}") from exc
+    except ValueError as exc:
         raise ConfigError(f"{source}: cannot read the config file: {exc}") from exc
     syntax = "JSON" if Path(path).suffix.lower() == ".json" else "YAML"
     try:

@@ -7,9 +7,17 @@ validation refuses such an object, and a reader that kept the other value
 would judge a different object than the one that runs. The refusal is at the
 line of the second key where the parser knows it.
 
-Line numbers cost nothing until asked for: a JSON document keeps its text and
-finds a value by scanning it again, a YAML document keeps its composed nodes.
-A 10,000-object export is the size this is tuned for.
+Values are what kubectl gives (harness/goyaml.py says how and where from): a
+YAML document is built from libyaml's events by ``_Builder``, one value at a
+time, without recursion, so that depth, alias expansion and size are counted
+and refused at their limits (``MAX_DEPTH``, go-yaml's alias ratio,
+``MAX_DOCUMENT``) before they cost anything. With ``lists``, the items of a
+List are given one by one as they are read, so that a 100,000-object export
+is never held as objects all at once.
+
+Line numbers cost little until asked for: a JSON document keeps its text and
+finds a value by scanning it again, a YAML document keeps the line of each key
+and element of its containers.
 """
 
 from __future__ import annotations
@@ -17,17 +25,31 @@ from __future__ import annotations
 import contextlib
 import gc
 import json
+import math
+import os
 import re
-from collections.abc import Hashable, Iterable, Iterator, Sequence
+import stat
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
+from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
 import jsonschema
 import yaml
 
+from harness import goyaml
 from harness.errors import yaml_problem
+
+# Limits (README, "Limits"). kubectl's YAML and JSON stop at 10,000 levels; the
+# harness's own walks of a value (copies, schemas, the JSON it sends) recurse,
+# and Python's stack holds a few hundred levels of them, so the limit is lower
+# and said. 3 MiB is the largest request body the API server takes
+# (k8s.io/apiserver DefaultMaxRequestBodyBytes): no larger object can be created.
+MAX_DEPTH = 200
+MAX_DOCUMENT = 3 * 1024 * 1024
 
 _START = re.compile(r"^---(\s.*)?$")  # a document may begin on its own marker's line: "--- {kind: Pod}"
 _END = re.compile(r"^\.\.\.(\s.*)?$")
@@ -36,10 +58,9 @@ _JSON_START = re.compile(r"\ufeff?\s*[\[{]")  # Windows PowerShell 5.1 writes UT
 _JSON_SPACE = re.compile(r"[ \t\n\r]*")
 _JSON_COLON = re.compile(r"[ \t\n\r]*:[ \t\n\r]*")
 _JSON_COMMA = re.compile(r"[ \t\n\r]*,?[ \t\n\r]*")
-_YAML_FLOAT = re.compile(r"-?[0-9]+\.[0-9]*(?:[eE][-+][0-9]+)?")
 # Line breaks to YAML, not to JSON: inside a JSON string YAML folds or counts them.
 _YAML_ONLY_BREAKS = ("\x85", "\u2028", "\u2029")
-_STR = "tag:yaml.org,2002:str"
+_BYTE_ORDER_MARKS = ((b"\xef\xbb\xbf", "utf-8"), (b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be"))
 
 Steps = Sequence[str | int]  # keys and indexes from a document's root to one of its values
 
@@ -85,7 +106,8 @@ class Document:
 
 @dataclass(frozen=True)
 class DocumentError:
-    """A document of a multi-document text that does not parse, the others being still read."""
+    """A document of a multi-document text that does not parse, the others being still read; ``number``
+    0 for a whole file that cannot be read."""
 
     source: str
     number: int
@@ -93,6 +115,8 @@ class DocumentError:
     message: str
 
     def __str__(self) -> str:
+        if self.number == 0:
+            return f"{self.source}: {self.message}"
         return f"{self.source} document {self.number} (line {self.line}): {self.message}"
 
 
@@ -100,9 +124,10 @@ class Unparsable(ValueError):
     """A text that is not the document it should be. ``column`` is None when the parser does not say
     where: ``line`` is then the document's first."""
 
-    def __init__(self, line: int, column: int | None, syntax: str | None, problem: str):
+    def __init__(self, line: int, column: int | None, syntax: str | None, problem: str, *, refused: bool = False):
         super().__init__(problem)
         self.line, self.column, self.syntax, self.problem = line, column, syntax, problem
+        self.refused = refused  # well-formed, but what kubectl refuses or past a limit
 
     @property
     def message(self) -> str:
@@ -114,13 +139,105 @@ def field_steps(path: str) -> list[str | int]:
     return [int(index) if index else key for key, index in _FIELD_TOKEN.findall(path)]
 
 
-def parse(text: str, source: str) -> Iterator[Document | DocumentError]:
+@dataclass(frozen=True)
+class ListEnd:
+    """The end of a List whose items ``parse`` gave one by one: the List without its items, read last
+    because ``kubectl get -o json`` writes ``kind`` after ``items``."""
+
+    source: str
+    number: int
+    line: int
+    obj: dict
+    items: int
+
+
+def text_of(data: bytes) -> str:
+    """The text of a file's bytes as kubectl reads them, or ValueError saying why it cannot be.
+
+    kubectl reads files through ``unicode.BOMOverride(unicode.UTF8.NewDecoder())``
+    (k8s.io/cli-runtime pkg/resource/visitor.go, FileVisitor.Visit): a UTF-8 or
+    UTF-16 byte order mark says the encoding and goes, anything else is UTF-8.
+    A UTF-32 mark is read by it as UTF-16 with NULs, which its YAML refuses, so
+    it is refused here by name. Invalid UTF-8 kubectl turns into U+FFFD, so the
+    object it sends is not the one written: refused, not guessed at.
+    """
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        raise ValueError("UTF-32 (a UTF-32 byte order mark): kubectl reads only UTF-8 and UTF-16; save it as UTF-8")
+    mark, encoding = next(((mark, encoding) for mark, encoding in _BYTE_ORDER_MARKS if data.startswith(mark)),
+                          (b"", "utf-8"))
+    body = data[len(mark):]
+    try:
+        return body.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line = body[:exc.start].count("\n".encode(encoding)) + 1
+        name = "UTF-8" if encoding == "utf-8" else "UTF-16"
+        raise ValueError(f"not valid {name}: line {line}, byte {len(mark) + exc.start}: {exc.reason}") from None
+
+
+class Unreadable(ValueError):
+    """A path to read that does not exist or cannot be read."""
+
+
+def files_under(root: Path, suffixes: Sequence[str]) -> list[tuple[Path, str | None]]:
+    """``root`` when it is a file, else each file under it named ``*<suffix>``, in sorted order,
+    each with None or why it cannot be read; Unreadable when ``root`` itself cannot be.
+
+    Nothing is skipped without a word: an unreadable directory, a dangling
+    link, a link that leads back to a directory it is in, are errors; links to
+    directories are followed."""
+    try:
+        info = root.stat()
+    except FileNotFoundError:
+        if root.is_symlink():
+            raise Unreadable(f"{root}: a dangling symlink (to {os.readlink(root)})") from None
+        raise Unreadable(f"{root}: no such file or directory") from None
+    except OSError as exc:
+        raise Unreadable(f"{root}: cannot be read: {exc.strerror or exc}") from None
+    if not stat.S_ISDIR(info.st_mode):
+        return [(root, None)]
+    found: list[tuple[Path, str | None]] = []
+    pending = [(root, ((info.st_dev, info.st_ino),))]
+    while pending:
+        directory, ancestors = pending.pop()
+        try:
+            with os.scandir(directory) as entries:
+                names = sorted(entry.name for entry in entries)
+        except OSError as exc:
+            found.append((directory, f"a directory that cannot be read: {exc.strerror or exc}"))
+            continue
+        for name in names:
+            path = directory / name
+            try:
+                info = path.stat()
+            except FileNotFoundError:
+                if path.is_symlink():
+                    found.append((path, f"a dangling symlink (to {os.readlink(path)})"))
+                continue
+            except OSError as exc:
+                found.append((path, f"cannot be read: {exc.strerror or exc}"))
+                continue
+            if stat.S_ISDIR(info.st_mode):
+                identity = (info.st_dev, info.st_ino)
+                if identity in ancestors:
+                    found.append((path, f"a symlink loop: it leads back to {path.resolve()}, a directory it is in"))
+                else:
+                    pending.append((path, (*ancestors, identity)))
+            elif path.suffix.lower() in suffixes:
+                found.append((path, None if stat.S_ISREG(info.st_mode) else "not a regular file"))
+    return sorted(found, key=lambda entry: entry[0].parts)
+
+
+def parse(text: str, source: str, *, lists: bool = False) -> Iterator[Document | DocumentError | ListEnd]:
     """Every document of a (multi-document) YAML or JSON text, in order; one that does not parse is a
-    DocumentError and the others are still read. libyaml reads the YAML, and JSON that YAML 1.1
-    refuses is read as JSON: this is how manifests are read."""
+    DocumentError and the others are still read. A document that is JSON is read as JSON (kubectl
+    reads a text that starts with ``{`` as JSON), the others by libyaml: this is how manifests are read.
+
+    With ``lists``, a document that is a mapping with an ``items`` sequence gives each item as a
+    Document (``item`` its index) as soon as it is read, then a ListEnd; an error after some items
+    is a DocumentError after them."""
     for number, (first_line, chunk) in enumerate(_chunks(text), start=1):
         try:
-            yield load(chunk, source, fast=True, number=number, first_line=first_line)
+            yield from _values(chunk, source, number, first_line, fast=True, lists=lists)
         except Unparsable as exc:
             yield DocumentError(source, number, exc.line, exc.message)
 
@@ -140,27 +257,31 @@ def load_all(text: str, source: str) -> list[Document]:
 def load(text: str, source: str, *, fast: bool = False, number: int = 1, first_line: int = 1) -> Document:
     """``text`` as one YAML document (a second one is Unparsable), starting at ``first_line`` of ``source``;
     ``fast`` as for ``parse``."""
-    try:
-        tree, obj = _load(text, first_line, fast)
-    except (yaml.YAMLError, ValueError) as exc:
-        raise _unparsable(exc, first_line) from exc
-    return Document(source, number, tree.line if tree is not None else first_line, obj, tree=tree)
+    (document,) = _values(text, source, number, first_line, fast=fast, lists=False)
+    return document
 
 
 def load_json(text: str, source: str) -> Document:
     """``text`` as one JSON value, read as JSON (not as the YAML it also is); Unparsable when it is not."""
+    start = _JSON_SPACE.match(text, 1 if text.startswith("\ufeff") else 0).end()
     try:
-        return Document(source, 1, 1, json.loads(text, object_pairs_hook=unique_pairs))
-    except ValueError as exc:
-        raise _unparsable(exc, 1) from exc
+        obj, end = _json_decode(text, start, 1, _recursion_depth())
+    except _JsonNotRead as exc:
+        raise _unparsable(exc.__cause__, 1) from exc
+    if _JSON_SPACE.match(text, end).end() != len(text):
+        raise Unparsable(1 + _breaks(text, 0, end), None, "JSON", "more than one JSON value")
+    return Document(source, 1, 1, obj)
 
 
 def _unparsable(exc: Exception, first_line: int) -> Unparsable:
+    if isinstance(exc, Unparsable):
+        return exc
     if isinstance(exc, yaml.YAMLError):
         mark, problem = yaml_problem(exc)
+        refused = isinstance(exc, _Refusal)
         if mark is None:
-            return Unparsable(first_line, None, "YAML", problem)
-        return Unparsable(first_line + mark.line, mark.column + 1, "YAML", problem)
+            return Unparsable(first_line, None, "YAML", problem, refused=refused)
+        return Unparsable(first_line + mark.line, mark.column + 1, "YAML", problem, refused=refused)
     if isinstance(exc, json.JSONDecodeError):
         return Unparsable(first_line + exc.lineno - 1, exc.colno, "JSON", exc.msg)
     return Unparsable(first_line, None, None, str(exc))
@@ -210,11 +331,7 @@ def _path_key(path: Iterable[str | int]) -> tuple:
     return tuple((0, part, "") if isinstance(part, int) else (1, 0, str(part)) for part in path)
 
 
-# --- duplicate keys --------------------------------------------------------------
-
-
-class DuplicateKeyError(yaml.constructor.ConstructorError):
-    """A YAML mapping names a key twice; the mark is the second one's."""
+# --- keys given twice --------------------------------------------------------------
 
 
 class DuplicateJsonKey(ValueError):
@@ -231,45 +348,6 @@ def unique_pairs(pairs: list[tuple[str, Any]]) -> dict:
                 raise DuplicateJsonKey(f"duplicate key {key!r}")
             seen.add(key)
     return result
-
-
-def _refuse_duplicate_keys(loader: yaml.constructor.BaseConstructor, node: yaml.MappingNode) -> None:
-    """Raise DuplicateKeyError at the second of two equal keys of ``node``.
-
-    Keys YAML cannot hash (a list as a key) are left to the loader's own error.
-    """
-    seen: set[Hashable] = set()
-    for key_node, _ in node.value:
-        if key_node.tag == _STR and isinstance(key_node, yaml.ScalarNode):
-            key: Any = key_node.value  # what constructing it gives, without the cost: nearly every key
-        else:
-            key = loader.construct_object(key_node, deep=True)
-            if not isinstance(key, Hashable):
-                continue
-        if key in seen:
-            raise DuplicateKeyError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-        seen.add(key)
-
-
-def _strict_loader(base: type) -> type:
-    """A subclass of the YAML loader ``base`` whose mappings refuse duplicate keys."""
-
-    class Strict(base):
-        pass
-
-    def construct_mapping(loader: Any, node: yaml.MappingNode, deep: bool = False) -> dict:
-        _refuse_duplicate_keys(loader, node)
-        return loader.construct_mapping(node, deep=deep)
-
-    Strict.__name__ = Strict.__qualname__ = f"Strict{base.__name__}"
-    Strict.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, construct_mapping)
-    return Strict
-
-
-# libyaml when PyYAML has it: a 10,000-object export composes about six times faster.
-# JSON documents skip it: the json module reads them some forty times faster still.
-_FAST_LOADER = _strict_loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-_LOADER = _strict_loader(yaml.SafeLoader)
 
 
 # --- documents of a text -----------------------------------------------------------
@@ -304,27 +382,306 @@ def _non_empty(start: int, lines: list[str]) -> Iterable[tuple[int, str]]:
         yield start, "".join(lines)
 
 
-def _load(chunk: str, first_line: int, fast: bool) -> tuple[_Tree | None, Any]:
+def _values(chunk: str, source: str, number: int, first_line: int, *, fast: bool,
+            lists: bool) -> Iterator[Document | ListEnd]:
+    """The document of one chunk: JSON when it is JSON, else YAML; with ``lists``, a List's items one by one."""
+    not_json = None
     if _JSON_START.match(chunk) and not any(c in chunk for c in _YAML_ONLY_BREAKS):
         try:
-            return _JsonTree.load(chunk, first_line)
-        except ValueError:
-            # YAML that looks like JSON ({kind: Pod}), JSON that YAML reads
-            # differently (NaN), or a key given twice, which YAML places.
-            pass
-    loader = (_FAST_LOADER if fast else _LOADER)(chunk)
+            yield from _JsonTree.documents(chunk, source, number, first_line, lists)
+            return
+        except _JsonNotRead as exc:
+            # YAML that looks like JSON ({kind: Pod}), or a key given twice, which YAML places.
+            not_json = exc
+    try:
+        yield from _yaml_documents(chunk, source, number, first_line, fast, lists)
+    except Unparsable as exc:
+        # Neither JSON nor YAML: JSON's word on what looks like JSON.
+        if not exc.refused and not_json is not None and isinstance(not_json.__cause__, json.JSONDecodeError):
+            raise _unparsable(not_json.__cause__, first_line) from not_json
+        raise
+
+
+def _yaml_documents(chunk: str, source: str, number: int, first_line: int, fast: bool,
+                    lists: bool) -> Iterator[Document | ListEnd]:
+    # libyaml's parser when PyYAML has it (five times faster than PyYAML's own); its events are
+    # built into values here, iteratively: libyaml's composer and PyYAML's constructor recurse.
+    parser = yaml.cyaml.CParser(chunk) if fast and hasattr(yaml, "cyaml") else yaml.SafeLoader(chunk)
     try:
         with collector_paused():
-            node = loader.get_single_node()
-            obj = loader.construct_document(node) if node is not None else None
-        return (_YamlTree(node, first_line - 1) if node is not None else None), obj
-    except yaml.YAMLError as exc:
-        # JSON that YAML 1.1 refuses is still JSON (a key given twice is refused by both).
-        if fast and chunk.lstrip().startswith(("{", "[")) and not isinstance(exc, DuplicateKeyError):
-            return None, json.loads(chunk, object_pairs_hook=unique_pairs)
-        raise
+            parser.get_event()  # the stream's start
+            event = parser.get_event()
+            if isinstance(event, yaml.StreamEndEvent):
+                yield Document(source, number, first_line, None)
+                return
+            builder = _Builder(parser.get_event, first_line - 1)
+            event = parser.get_event()
+            if lists and isinstance(event, yaml.MappingStartEvent):
+                for value, tree, item in builder.list_or_value(event):
+                    if item is None:
+                        yield Document(source, number, tree.line, value, tree=tree)
+                    elif isinstance(item, str):
+                        yield ListEnd(source, number, tree.line, value, int(item))
+                    else:
+                        yield Document(source, number, tree.line, value, item=item, tree=tree)
+            else:
+                value, tree = builder.value(event)
+                yield Document(source, number, tree.line, value, tree=tree)
+            parser.get_event()  # the document's end
+            event = parser.get_event()
+            if not isinstance(event, yaml.StreamEndEvent):
+                raise Unparsable(first_line + event.start_mark.line, event.start_mark.column + 1, "YAML",
+                                 "expected a single document in the stream, but found another document")
+    except (yaml.YAMLError, goyaml.Refused) as exc:
+        raise _unparsable(exc, first_line) from exc
     finally:
-        loader.dispose()
+        if hasattr(parser, "dispose"):
+            parser.dispose()
+
+
+class _Refusal(yaml.MarkedYAMLError):
+    """What kubectl's YAML refuses (goyaml), or a limit, at the mark of the node at fault."""
+
+    def __init__(self, problem: str, mark: yaml.Mark):
+        super().__init__(problem=problem, problem_mark=mark)
+
+
+_NO_KEY = object()
+_MERGE = object()
+_SCALAR, _ALIAS = yaml.ScalarEvent, yaml.AliasEvent
+_OPENING = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSING = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+@dataclass(slots=True)
+class _Anchor:
+    value: Any
+    line: int
+    decodes: int  # nodes decoded to build it, aliases inside it expanded: what each alias of it costs
+    height: int
+    lines: dict[int, Any]
+
+
+@dataclass(slots=True)
+class _Open:
+    """A mapping or sequence being built."""
+
+    value: dict | list
+    lines: dict | list  # per key (key line, value line), per element its line
+    line: int
+    anchor: str | None
+    decoded: int  # the builder's count when it opened
+    height: int = 1
+    key: Any = _NO_KEY
+    key_mark: yaml.Mark | None = None
+    key_line: int = 0
+    explicit: set | None = None  # keys written in the mapping (merged ones may be overwritten)
+
+
+class _Builder:
+    """The values of one YAML document's events, as kubectl's YAML decodes them (harness/goyaml.py),
+    with the line of every key and element kept per container."""
+
+    def __init__(self, next_event: Callable[[], yaml.Event], shift: int):
+        self.next_event = next_event
+        self.shift = shift
+        self.anchors: dict[str, _Anchor] = {}
+        self.opened: set[str] = set()
+        self.decoded = 0
+        self.aliased = 0
+        self.lines: dict[int, Any] = {}
+        self.start_index = 0  # where the object being built starts, for MAX_DOCUMENT
+
+    def value(self, event: yaml.Event, depth: int = 0) -> tuple[Any, _LineTree]:
+        """The value of the node that ``event`` starts, and its tree; the builder's lines start anew."""
+        self.lines = {}
+        self.start_index = event.start_mark.index
+        value, line = self._node(event, depth)
+        try:
+            value = goyaml.json_value(value)
+        except goyaml.Refused as exc:
+            raise _Refusal(str(exc), event.start_mark) from None
+        return value, _LineTree(value, line, self.lines)
+
+    def list_or_value(self, event: yaml.MappingStartEvent) -> Iterator[tuple[Any, _LineTree, int | str | None]]:
+        """A top-level mapping: with an ``items`` sequence, (item, tree, index) per item and then
+        (the mapping without it, tree, "count"); else (the mapping, tree, None)."""
+        self.lines = {}
+        self.start_index = event.start_mark.index
+        root = self._open(event, 0)
+        root_lines = self.lines
+        count = -1
+        while True:
+            event = self.next_event()
+            if isinstance(event, yaml.MappingEndEvent):
+                break
+            if root.key == "items" and isinstance(event, yaml.SequenceStartEvent) and count < 0:
+                self._check_key(root, "items")
+                count = 0
+                while not isinstance(event := self.next_event(), yaml.SequenceEndEvent):
+                    value, tree = self.value(event, 2)
+                    yield value, tree, count
+                    count += 1
+                self.lines = root_lines
+                self.start_index = event.end_mark.index
+                root.key = _NO_KEY
+                continue
+            value, line = self._node(event, 1, root)
+            self._add(root, value, line, event)
+        self._close(root)
+        tree = _LineTree(root.value, root.line, root_lines)
+        yield (root.value, tree, str(count)) if count >= 0 else (root.value, tree, None)
+
+    def _node(self, event: yaml.Event, depth: int, parent: _Open | None = None) -> tuple[Any, int]:
+        """The value of the node ``event`` starts (in ``parent``) and its line: an explicit stack, no recursion."""
+        stack: list[_Open] = []
+        base = depth
+        while True:
+            kind = type(event)
+            if kind is _SCALAR:
+                value = self._scalar(event, stack[-1] if stack else parent)
+                line, height = self.shift + event.start_mark.line + 1, 0
+            elif kind is _ALIAS:
+                value, line, height = self._alias(event, base + len(stack))
+            elif kind in _OPENING:
+                stack.append(self._open(event, base + len(stack)))
+                event = self.next_event()
+                continue
+            elif kind in _CLOSING:
+                done = stack.pop()
+                self._close(done)
+                value, line, height = done.value, done.line, done.height
+            else:
+                raise _Refusal(f"unexpected {kind.__name__}", event.start_mark)
+            if not stack:
+                return value, line
+            self._add(stack[-1], value, line, event, height)
+            event = self.next_event()
+
+    def _open(self, event: yaml.Event, depth: int) -> _Open:
+        if depth + 1 > MAX_DEPTH:
+            raise _Refusal(f"nested deeper than {MAX_DEPTH} levels, the limit (README, Limits)", event.start_mark)
+        self.decoded += 1
+        self._check_aliasing(event)
+        is_map = isinstance(event, yaml.MappingStartEvent)
+        value: dict | list = {} if is_map else []
+        lines: dict | list = {} if is_map else []
+        self.lines[id(value)] = lines
+        if event.anchor is not None:
+            self.opened.add(event.anchor)
+        return _Open(value, lines, self.shift + event.start_mark.line + 1, event.anchor, self.decoded - 1,
+                     explicit=set() if is_map else None)
+
+    def _close(self, done: _Open) -> None:
+        if done.anchor is not None:
+            self.opened.discard(done.anchor)
+            self.anchors[done.anchor] = _Anchor(done.value, done.line, self.decoded - done.decoded, done.height,
+                                                self.lines)
+
+    def _scalar(self, event: yaml.ScalarEvent, parent: _Open | None) -> Any:
+        text, tag, plain = event.value, event.tag, event.implicit[0]
+        if text == "<<" and parent is not None and parent.explicit is not None and parent.key is _NO_KEY \
+                and goyaml.is_merge(text, tag, plain):
+            return _MERGE  # decode.go reads a merge key's value without decoding the key
+        self.decoded += 1
+        self._check_aliasing(event)
+        if tag is None and (not plain or (text and text[0] not in goyaml.HINTED)):
+            value: Any = text  # most keys and values: a string whatever else it could be
+        else:
+            try:
+                value = goyaml.scalar(text, tag, plain)
+            except goyaml.Refused as exc:
+                raise _Refusal(str(exc), event.start_mark) from None
+        if event.anchor is not None:
+            self.anchors[event.anchor] = _Anchor(value, self.shift + event.start_mark.line + 1, 1, 0, self.lines)
+        return value
+
+    def _alias(self, event: yaml.AliasEvent, depth: int) -> tuple[Any, int, int]:
+        anchor = self.anchors.get(event.anchor)
+        if anchor is None:
+            if event.anchor in self.opened:
+                raise _Refusal(f"anchor '{event.anchor}' value contains itself", event.start_mark)
+            raise _Refusal(f"unknown anchor '{event.anchor}' referenced", event.start_mark)
+        if depth + anchor.height > MAX_DEPTH:
+            raise _Refusal(f"nested deeper than {MAX_DEPTH} levels, the limit (README, Limits)", event.start_mark)
+        self.decoded += 1 + anchor.decodes
+        self.aliased += anchor.decodes
+        self._check_aliasing(event)
+        # The alias's own line for the value, its anchor's for what is inside it.
+        return self._copy(anchor.value, anchor.lines), self.shift + event.start_mark.line + 1, anchor.height
+
+    def _check_aliasing(self, event: yaml.Event) -> None:
+        if self.aliased > 100 and goyaml.excessive_aliasing(self.aliased, self.decoded):
+            raise _Refusal(f"document contains excessive aliasing ({self.aliased:,} of {self.decoded:,} nodes "
+                           "from aliases: kubectl's YAML refuses it, README, Limits)", event.start_mark)
+        if event.end_mark.index - self.start_index > MAX_DOCUMENT:
+            raise _Refusal(f"larger than {MAX_DOCUMENT // 1024 // 1024} MiB, the limit (README, Limits)",
+                           event.start_mark)
+
+    def _copy(self, value: Any, lines: dict[int, Any]) -> Any:
+        """A fresh copy of an anchored value, as decoding an alias builds one, with its lines."""
+        if isinstance(value, dict):
+            copied: Any = {key: self._copy(item, lines) for key, item in value.items()}
+        elif isinstance(value, list):
+            copied = [self._copy(item, lines) for item in value]
+        else:
+            return value
+        self.lines[id(copied)] = lines.get(id(value), {} if isinstance(value, dict) else [])
+        return copied
+
+    def _add(self, parent: _Open, value: Any, line: int, event: yaml.Event, height: int = 0) -> None:
+        parent.height = max(parent.height, height + 1)
+        if parent.explicit is None:
+            parent.value.append(self._json_value(value, event))
+            parent.lines.append(line)
+        elif parent.key is _NO_KEY:
+            if value is _MERGE:
+                parent.key = _MERGE
+                return
+            try:
+                parent.key = goyaml.key(value)
+            except goyaml.Refused as exc:
+                raise _Refusal(str(exc), event.start_mark) from None
+            parent.key_mark = event.start_mark
+            parent.key_line = line
+        elif parent.key is _MERGE:
+            parent.key = _NO_KEY
+            self._merge(parent, value, event)
+        else:
+            key, parent.key = parent.key, _NO_KEY
+            self._check_key(parent, key)
+            parent.value[key] = self._json_value(value, event)
+            parent.lines[key] = (parent.key_line, line)
+
+    @staticmethod
+    def _json_value(value: Any, event: yaml.Event) -> Any:
+        if type(value) is not float:
+            return value
+        try:
+            return goyaml.json_value(value)
+        except goyaml.Refused as exc:
+            raise _Refusal(str(exc), event.start_mark) from None
+
+    def _check_key(self, parent: _Open, key: str) -> None:
+        if key in parent.explicit:
+            raise _Refusal(f"duplicate key {key!r}", parent.key_mark)
+        parent.explicit.add(key)
+
+    def _merge(self, parent: _Open, value: Any, event: yaml.Event) -> None:
+        # decode.go merge: a mapping, or a sequence of mappings of which the earlier win;
+        # an alias must name a mapping.
+        if isinstance(value, dict):
+            sources = [value]
+        elif isinstance(value, list) and not isinstance(event, yaml.AliasEvent) \
+                and all(isinstance(item, dict) for item in value):
+            sources = value[::-1]
+        else:
+            raise _Refusal("map merge requires map or sequence of maps as the value", event.start_mark)
+        for source in sources:
+            lines = self.lines.get(id(source), {})
+            for key, item in source.items():
+                parent.value[key] = item
+                parent.lines[key] = lines.get(key, (parent.line, parent.line))
 
 
 class _Tree(Protocol):
@@ -345,46 +702,53 @@ class _Tree(Protocol):
 
 
 @dataclass(slots=True)
-class _YamlTree:
-    node: yaml.Node
-    shift: int  # lines of the file before the chunk the node was composed from
+class _LineTree:
+    """Where a YAML value and the values in it are: per container (by identity), the lines of its keys
+    and values or of its elements, as the builder found them."""
 
-    @property
-    def line(self) -> int:
-        return self.node.start_mark.line + 1 + self.shift
+    root: Any
+    line: int
+    lines: dict[int, Any]
 
     def line_of(self, steps: Steps) -> int:
-        return self._walk(steps)[1].line + 1 + self.shift
+        return self._walk(steps)[0]
 
     def start_of(self, steps: Steps) -> int:
-        return self._walk(steps)[0].start_mark.line + 1 + self.shift
+        return self._walk(steps)[1]
 
-    def _walk(self, steps: Steps) -> tuple[yaml.Node, yaml.Mark]:
-        node, mark = self.node, self.node.start_mark
+    def _walk(self, steps: Steps) -> tuple[int, int]:
+        value, named, start = self.root, self.line, self.line
         for step in steps:
-            found = _yaml_step(node, step)
-            if found is None:
+            lines = self.lines.get(id(value))
+            if isinstance(step, str) and isinstance(value, dict) and isinstance(lines, dict) and step in lines \
+                    and step in value:
+                named, start = lines[step]
+            elif isinstance(step, int) and isinstance(value, list) and isinstance(lines, list) \
+                    and 0 <= step < min(len(lines), len(value)):
+                named = start = lines[step]
+            else:
                 break
-            node, mark = found
-        return node, mark
+            value = value[step]
+        return named, start
 
     def elements(self, key: str) -> list[tuple[_Tree, int]]:
-        found = _yaml_step(self.node, key)
-        if found is None or not isinstance(found[0], yaml.SequenceNode):
+        items = self.root.get(key) if isinstance(self.root, dict) else None
+        lines = self.lines.get(id(items))
+        if not isinstance(items, list) or not isinstance(lines, list):
             return []
-        trees = [_YamlTree(node, self.shift) for node in found[0].value]
-        return [(tree, tree.line) for tree in trees]
+        return [(_LineTree(item, line, self.lines), line) for item, line in zip(items, lines, strict=False)]
 
 
-def _yaml_step(node: yaml.Node, step: str | int) -> tuple[yaml.Node, yaml.Mark] | None:
-    """The node under a key (str) or at an index (int), and the mark of what names it."""
-    if isinstance(step, str) and isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.value == step:
-                return value_node, key_node.start_mark
-    elif isinstance(step, int) and isinstance(node, yaml.SequenceNode) and step < len(node.value):
-        return node.value[step], node.value[step].start_mark
-    return None
+def _after(text: str, end: int, closer: str) -> int:
+    """Past the separator after a JSON value that ends at ``end``: the next value, or ``closer``."""
+    at = _JSON_SPACE.match(text, end).end()
+    if text[at] == ",":
+        at = _JSON_SPACE.match(text, at + 1).end()
+        if text[at] != closer:
+            return at
+    elif text[at] == closer:
+        return at
+    raise json.JSONDecodeError(f"Expecting ',' delimiter or '{closer}'", text, at)
 
 
 @dataclass(slots=True)
@@ -399,14 +763,72 @@ class _JsonTree:
     anchor_line: int
 
     @classmethod
-    def load(cls, chunk: str, first_line: int) -> tuple[_JsonTree, Any]:
-        """The tree and the value of a chunk that holds one JSON value; ValueError when it does not."""
+    def documents(cls, chunk: str, source: str, number: int, first_line: int,
+                  lists: bool) -> Iterator[Document | ListEnd]:
+        """The document of a chunk that holds one JSON value; with ``lists``, a List's items one by one.
+        _JsonNotRead when the chunk is not JSON and nothing of it was given."""
         start = _JSON_SPACE.match(chunk, 1 if chunk.startswith("\ufeff") else 0).end()
+        if lists and chunk[start] == "{":
+            yield from cls._list_or_value(chunk, start, source, number, first_line)
+            return
         with collector_paused():
-            obj, end = _STRICT_JSON.raw_decode(chunk, start)
+            obj, end = _json_decode(chunk, start, first_line, _recursion_depth())
         if _JSON_SPACE.match(chunk, end).end() != len(chunk):
-            raise ValueError("more than one JSON value")
-        return cls(chunk, start, 0, first_line), obj
+            raise _JsonNotRead("more than one JSON value")
+        tree = cls(chunk, start, 0, first_line)
+        yield Document(source, number, tree.line, obj, tree=tree)
+
+    @classmethod
+    def _list_or_value(cls, text: str, start: int, source: str, number: int,
+                       first_line: int) -> Iterator[Document | ListEnd]:
+        """The object at ``start``; with an ``items`` array, each item as it is read, then a ListEnd."""
+        head: dict = {}
+        items = -1
+        at = _JSON_SPACE.match(text, start + 1).end()
+        line, previous = first_line, 0
+        depth = _recursion_depth()
+        with collector_paused():
+            try:
+                while text[at] != "}":
+                    if text[at] != '"':
+                        raise json.JSONDecodeError("Expecting property name enclosed in double quotes", text, at)
+                    key, after = _json_string(text, at + 1)
+                    colon = _JSON_COLON.match(text, after)
+                    if colon is None:
+                        raise json.JSONDecodeError("Expecting ':' delimiter", text, after)
+                    at = colon.end()
+                    if key in head or (key == "items" and items >= 0):
+                        raise DuplicateJsonKey(f"duplicate key {key!r}")
+                    if key == "items" and text[at] == "[":
+                        items = 0
+                        at = _JSON_SPACE.match(text, at + 1).end()
+                        while text[at] != "]":
+                            obj, end = _json_decode(text, at, first_line, depth, 2)
+                            line += _breaks(text, previous, at)
+                            previous = at
+                            yield Document(source, number, line, obj, item=items, tree=cls(text, at, at, line))
+                            items += 1
+                            at = _after(text, end, "]")
+                        at = _after(text, at + 1, "}")
+                        continue
+                    head[key], end = _json_decode(text, at, first_line, depth, 1)
+                    at = _after(text, end, "}")
+                if _JSON_SPACE.match(text, at + 1).end() != len(text):
+                    raise json.JSONDecodeError("Extra data", text, at + 1)
+            except (ValueError, IndexError) as exc:
+                if isinstance(exc, Unparsable):
+                    raise
+                if items <= 0:
+                    if isinstance(exc, _JsonNotRead):
+                        raise
+                    raise _JsonNotRead(str(exc)) from exc
+                problem = exc.args[0] if isinstance(exc, DuplicateJsonKey) else f"{exc} (after {items} items)"
+                raise Unparsable(first_line + _breaks(text, 0, min(at, len(text))), None, "JSON", problem) from exc
+        tree = cls(text, start, 0, first_line)
+        if items < 0:
+            yield Document(source, number, tree.line, head, tree=tree)
+        else:
+            yield ListEnd(source, number, tree.line, head, items)
 
     @property
     def line(self) -> int:
@@ -492,19 +914,82 @@ def _breaks(text: str, start: int, end: int) -> int:
     return text.count("\n", start, end) + text.count("\r", start, end) - text.count("\r\n", start, end)
 
 
-def _yaml_float(literal: str) -> float | str:
-    # These documents were always read as YAML 1.1, where a number with an exponent but
-    # no dot, or an unsigned exponent (1e3, 1.5e3), is a string: JSON reads them the same way.
-    return float(literal) if _YAML_FLOAT.fullmatch(literal) else literal
+class _JsonNotRead(ValueError):
+    """A chunk that does not read as JSON before anything of it was given: it is read as YAML."""
 
 
-def _not_json(literal: str) -> NoReturn:
-    raise ValueError(f"{literal} is not JSON")
+class _JsonRefused(ValueError):
+    """A JSON value kubectl's JSON refuses (a non-finite or out-of-range number)."""
 
 
-_JSON = json.JSONDecoder(parse_float=_yaml_float, parse_constant=_not_json)
+def _recursion_depth() -> int:
+    """The interpreter's recursion depth at the caller, C-level calls counted as well as frames:
+    found by recursing to the limit once."""
+    def down(depth: int) -> int:
+        try:
+            return down(depth + 1)
+        except RecursionError:
+            return depth
+
+    return sys.getrecursionlimit() - down(0) - 1
+
+
+def _json_decode(text: str, at: int, first_line: int, depth: int, level: int = 0) -> tuple[Any, int]:
+    """The JSON value at ``at``, ``level`` containers below its document's root, and where it ends;
+    Unparsable for what kubectl refuses or a limit, _JsonNotRead (a ValueError) for text that is not JSON.
+    ``depth`` is the caller's ``_recursion_depth()``."""
+    # CPython's scanner takes one level of the interpreter's recursion limit per array or
+    # object it enters: a limit just MAX_DEPTH above the caller bounds the depth in C, at no
+    # cost per value. Four levels more for raw_decode's frame and the call of unique_pairs at
+    # the innermost object (a document whose innermost containers are arrays may so go two
+    # levels deeper).
+    previous = sys.getrecursionlimit()
+    sys.setrecursionlimit(depth + MAX_DEPTH + 4 - level)
+    try:
+        obj, end = _STRICT_JSON.raw_decode(text, at)
+    except RecursionError:
+        raise Unparsable(first_line + _breaks(text, 0, at), None, "JSON",
+                         f"nested deeper than {MAX_DEPTH} levels, the limit (README, Limits)", refused=True) from None
+    except _JsonRefused as exc:
+        raise Unparsable(first_line + _breaks(text, 0, at), None, "JSON", str(exc), refused=True) from None
+    except ValueError as exc:
+        raise _JsonNotRead(str(exc)) from exc
+    finally:
+        sys.setrecursionlimit(previous)
+    if end - at > MAX_DOCUMENT:
+        raise Unparsable(first_line + _breaks(text, 0, at), None, "JSON",
+                         f"larger than {MAX_DOCUMENT // 1024 // 1024} MiB, the limit (README, Limits)", refused=True)
+    return obj, end
+
+
+def _json_int(literal: str) -> int | float:
+    # k8s.io/apimachinery's JSON: an integer that fits int64 is one, any other number a float64,
+    # and one out of float64's range refused (a 5,000-digit number too, before Python's
+    # int-from-string limit is reached).
+    if len(literal.lstrip("-")) <= 19:
+        number = int(literal)
+        if -(1 << 63) <= number < 1 << 63:
+            return number
+    return _json_float(literal)
+
+
+def _json_float(literal: str) -> float:
+    number = float(literal)
+    if not math.isfinite(number):
+        shown = literal if len(literal) <= 40 else f"{literal[:20]}...({len(literal)} digits)"
+        raise _JsonRefused(f"the number {shown} is out of float64's range: kubectl refuses it "
+                           "(json: cannot unmarshal number)")
+    return number
+
+
+def _json_constant(literal: str) -> NoReturn:
+    raise _JsonRefused(f"{literal} is not JSON: kubectl refuses it")
+
+
+_JSON = json.JSONDecoder(parse_float=_json_float, parse_int=_json_int, parse_constant=_json_constant)
 # The first read of a document also refuses a key given twice; the scans for
 # line numbers after it skip values already known to be well-formed.
-_STRICT_JSON = json.JSONDecoder(parse_float=_yaml_float, parse_constant=_not_json, object_pairs_hook=unique_pairs)
+_STRICT_JSON = json.JSONDecoder(parse_float=_json_float, parse_int=_json_int, parse_constant=_json_constant,
+                                object_pairs_hook=unique_pairs)
 _json_value = _JSON.scan_once
 _json_string = json.decoder.scanstring

@@ -160,8 +160,10 @@ def _is_decision(decision: object) -> bool:
 
 def _read_yaml(path: Path, display: str) -> Document:
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = documents.text_of(path.read_bytes())
+    except OSError as exc:
+        raise FixtureError(f"{display}: cannot read: {exc.strerror or exc}") from exc
+    except ValueError as exc:
         raise FixtureError(f"{display}: cannot read: {exc}") from exc
     try:
         found = documents.load_all(text, display)
@@ -270,11 +272,6 @@ class _FileLoader:
     def case(self, raw: dict, at: Steps, name: str) -> list[Case]:
         description = raw.get("description", "")
         manifest = self.patch(self.base(raw, at, name), raw, at, name)
-        odd = _non_json(manifest)
-        if odd is not None:
-            value, pointer = odd
-            raise self.fail(at, name, "patch" if "patch" in raw else "base", "expected JSON values only (quote dates "
-                            f"and the like), got {value!r} at {pointer or '/'}", "patch" if "patch" in raw else "base")
         config = self.config(raw, at, name)
         shapes = self.choices(raw, at, "shape", "manifest")
         workloads = self.choices(raw, at, "workload", "Pod")
@@ -441,23 +438,6 @@ def _rebase_fields(expect: Expectation, workload: str) -> Expectation:
     return Expectation(expect.allowed, patterns)
 
 
-def _non_json(value: object, pointer: str = "") -> tuple[object, str] | None:
-    """The first value JSON cannot carry (YAML reads 2024-01-31 as a date), with its JSON pointer."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            found = _non_json(item, f"{pointer}/{key}") if isinstance(key, str) else (key, pointer)
-            if found is not None:
-                return found
-        return None
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            found = _non_json(item, f"{pointer}/{index}")
-            if found is not None:
-                return found
-        return None
-    return None if value is None or isinstance(value, (str, bool, int, float)) else (value, pointer)
-
-
 def _is_fixture(document: object) -> bool:
     return isinstance(document, dict) and document.get("apiVersion") == API_VERSION and document.get("kind") == KIND
 
@@ -478,17 +458,20 @@ def _short(text: str) -> str:
 
 
 def fixture_files(paths: Iterable[Path]) -> Iterator[tuple[Path, bool]]:
-    """Each YAML file under ``paths`` (sorted), and whether it was named explicitly."""
+    """Each YAML file under ``paths`` (sorted), and whether it was named explicitly; a directory or file
+    below them that cannot be read is a FixtureError, never cases that silently vanish."""
     for path in paths:
-        if path.is_dir():
-            for found in sorted(path.rglob("*")):
-                if found.suffix.lower() in (".yaml", ".yml") and found.is_file() \
-                        and not any(part.startswith(".") for part in found.relative_to(path).parts):
-                    yield found.resolve(), False
-        elif path.is_file():
-            yield path.resolve(), True
-        else:
-            raise FixtureError(f"{path}: no such file or directory")
+        try:
+            found = documents.files_under(path, (".yaml", ".yml"))
+        except documents.Unreadable as exc:
+            raise FixtureError(str(exc)) from None
+        explicit = found == [(path, None)]
+        for file, problem in found:
+            if not explicit and any(part.startswith(".") for part in file.relative_to(path).parts):
+                continue
+            if problem is not None:
+                raise FixtureError(f"{file}: {problem}")
+            yield file.resolve(), explicit
 
 
 def load_fixtures(paths: Sequence[str | Path], *, root: str | Path | None = None,

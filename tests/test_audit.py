@@ -68,8 +68,7 @@ def export_file(tmp_path_factory):
 
 @pytest.fixture
 def result(opa, export_file):
-    documents, errors = manifests.read([str(export_file)])
-    return audit.audit(opa, documents, errors)
+    return audit.audit(opa, manifests.stream([str(export_file)]))
 
 
 def test_findings_are_exactly_what_spec_says(result):

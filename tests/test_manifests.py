@@ -200,11 +200,21 @@ def test_json_read_as_json_is_json_read_as_yaml(layout):
             assert doc.line_of(path) == reference.line_of(path) - 1, path
 
 
-def test_json_numbers_and_constants_read_as_yaml_reads_them():
-    text = '{"kind": "Pod", "a": 1e3, "b": 1.5e3, "c": 1.5E+3, "d": -0.5, "e": 10, "f": [NaN, Infinity]}'
-    (doc,) = manifests.parse(text, "pod.json")
-    assert doc.obj == yaml.safe_load(text) == {"kind": "Pod", "a": "1e3", "b": "1.5e3", "c": 1500.0, "d": -0.5,
-                                                "e": 10, "f": ["NaN", "Infinity"]}
+def test_json_numbers_read_as_kubectl_reads_them():
+    # k8s.io/apimachinery's JSON: an integer in int64 is one, any other number a float64, which goes
+    # back to JSON without a fraction when it has none; NaN is no JSON, and a number past float64's
+    # range is refused: the document is, and the next one is read.
+    text = ('{"kind": "Pod", "a": 1e3, "b": 1.5e3, "c": 1.5E+3, "d": -0.5, "e": 10, "f": 99999999999999999999}\n'
+            '---\n{"kind": "Pod", "g": NaN}\n---\n{"kind": "Pod", "h": 1.0e+400}\n'
+            f'---\n{{"kind": "Pod", "i": {"9" * 5000}}}\n---\n{{"kind": "Job"}}\n')
+    first, nan, large, digits, last = manifests.parse(text, "pods.json")
+    assert first.obj == {"kind": "Pod", "a": 1000, "b": 1500, "c": 1500, "d": -0.5, "e": 10, "f": 1e20}
+    assert (nan.number, nan.line, nan.message) == (2, 3, "invalid JSON: NaN is not JSON: kubectl refuses it")
+    assert (large.number, large.line) == (3, 5)
+    assert large.message.startswith("invalid JSON: the number 1.0e+400 is out of float64's range")
+    assert (digits.number, digits.line) == (4, 7)
+    assert "(5000 digits) is out of float64's range" in digits.message
+    assert last.obj == {"kind": "Job"}
 
 
 def test_a_malformed_json_document_is_reported_and_the_others_are_read():
@@ -273,12 +283,17 @@ def test_a_key_given_twice_refuses_its_document_and_the_others_are_read(text, so
 @pytest.mark.parametrize("text, duplicate", [
     ('kind: Pod\n"kind": Pod\n', "kind"),
     ("kind: Pod\n'kind': Job\n", "kind"),
-    ("kind: Pod\n1: a\n0x1: b\n", 1),
-    ("kind: Pod\n1: a\n'1': b\n", None),
-    ("kind: Pod\ntrue: a\n'true': b\n", None),
+    ("kind: Pod\n1: a\n0x1: b\n", "1"),
+    ("kind: Pod\n1: a\n'1': b\n", "1"),
+    ("kind: Pod\ntrue: a\n'true': b\n", "true"),
+    ("kind: Pod\non: a\n'true': b\n", "true"),
+    ("kind: Pod\n1.5: a\n'1.5': b\n", "1.5"),
+    ("kind: Pod\n1: a\n'01': b\n", None),
 ], ids=["plain-and-double-quoted", "plain-and-single-quoted", "one-int-two-spellings", "int-and-string",
-        "bool-and-string"])
-def test_keys_are_compared_as_yaml_reads_them(text, duplicate):
+        "bool-and-string", "on-is-true", "float-and-string", "different-strings"])
+def test_keys_are_compared_as_kubectl_writes_them(text, duplicate):
+    # sigs.k8s.io/yaml writes every key as a JSON string (1 and "1" are one key, and which value
+    # survives depends on Go's map order): two keys that become one string refuse the document.
     (item,) = manifests.parse(text, "k.yaml")
     if duplicate is None:
         assert type(item).__name__ == "Document"

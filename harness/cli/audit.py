@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import argparse
 import io
+import itertools
 import json
 import logging
 import os
 import re
 import sys
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -33,7 +35,7 @@ from harness.cluster import live
 from harness.config import load_config
 from harness.errors import HarnessError, ManifestError, OpaError
 from harness.kinds import is_governed, name, namespace
-from harness.opa import OpaClient, map_batches
+from harness.opa import BATCH_CHUNK, OpaClient, map_batches
 from harness.report import visible
 
 logger = logging.getLogger(__name__)
@@ -48,6 +50,9 @@ SARIF_MAX_RESULTS = 25_000
 SARIF_UNREADABLE = "winpod.unreadable"
 SARIF_CAPPED = "winpod.results-capped"
 SARIF_SRCROOT = "%SRCROOT%"
+# Objects read, decided and dropped at a time: a few batch requests' worth, so that
+# the batch endpoint's workers stay busy while memory holds one round.
+ROUND = 4 * BATCH_CHUNK
 _CONTAINER = re.compile(r"^(.*?)\.(containers|initContainers|ephemeralContainers)\[(\d+)\]")
 
 
@@ -109,15 +114,16 @@ def run(args: argparse.Namespace) -> int:
         raise HarnessError("--inventory lists workloads, not findings: use --format table or json")
     config = load_config(args.config) if args.config else None
     prepare_output(args.output)
-    documents, errors = (live.read(args.kubeconfig, args.context), []) if args.cluster else manifests.read(args.paths)
-    if not documents and not errors and not args.cluster:
+    found = iter(live.read(args.kubeconfig, args.context)) if args.cluster else _reported(manifests.stream(args.paths))
+    first = next(found, None)
+    if first is None and not args.cluster:
         raise ManifestError(f"no Kubernetes objects in {' '.join(args.paths)}")
-    for error in errors:
-        print(f"winpod audit: {error}", file=sys.stderr)
+    found = itertools.chain([first] if first is not None else [], found)
     out = io.StringIO()
     with serving(args, config) as opa:
         if args.inventory:
-            rows = inventory(opa, documents)
+            errors: list[manifests.DocumentError] = []
+            rows = inventory(opa, found, errors)
             if args.format == "table":
                 _inventory_table(rows, out)
             else:
@@ -125,32 +131,70 @@ def run(args: argparse.Namespace) -> int:
                 out.write("\n")
             code = 0
         else:
-            result = audit(opa, documents, errors)
+            result = audit(opa, found)
+            errors = result.errors
             {"table": write_table, "json": write_json, "sarif": write_sarif}[args.format](result, out)
             code = result.exit_code()
     write_output(args.output, out.getvalue())
     return 2 if errors else code
 
 
-def audit(opa: OpaClient, documents: list[manifests.Document], errors: list[manifests.DocumentError]) -> Audit:
-    governed = [d for d in documents if is_governed(d.obj)]
-    skipped = Counter(_kind(d.obj) for d in documents if not is_governed(d.obj))
-    findings = []
+def _reported(found: Iterator[manifests.Document | manifests.DocumentError]) -> Iterator[
+        manifests.Document | manifests.DocumentError]:
+    """What ``found`` gives, each error said on stderr as it is read."""
+    for item in found:
+        if isinstance(item, manifests.DocumentError):
+            print(f"winpod audit: {item}", file=sys.stderr)
+        yield item
+
+
+def _rounds(found: Iterable[manifests.Document | manifests.DocumentError],
+            errors: list[manifests.DocumentError]) -> Iterator[list[manifests.Document]]:
+    """The documents of ``found`` a round at a time (errors to ``errors``): a round is decided and
+    dropped before the next is read, so memory holds one round, not the export."""
+    batch: list[manifests.Document] = []
+    for item in found:
+        if isinstance(item, manifests.DocumentError):
+            errors.append(item)
+            continue
+        batch.append(item)
+        if len(batch) == ROUND:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def audit(opa: OpaClient, found: Iterable[manifests.Document | manifests.DocumentError]) -> Audit:
+    result = Audit(scanned=0, skipped=Counter(), findings=[], errors=[])
+    for batch in _rounds(found, result.errors):
+        _decide(opa, batch, result)
+    return result
+
+
+def _decide(opa: OpaClient, batch: list[manifests.Document], result: Audit) -> None:
+    """One round into ``result``; what it read is no longer referenced once this returns."""
+    governed = [d for d in batch if is_governed(d.obj)]
+    result.skipped.update(_kind(d.obj) for d in batch if not is_governed(d.obj))
+    batch.clear()
+    result.scanned += len(governed)
     for document, decision in zip(governed, opa.decide_many([d.obj for d in governed]), strict=True):
         for violation in decision["violations"]:
-            findings.append(_finding(document, violation))
-    return Audit(scanned=len(governed), skipped=skipped, findings=findings, errors=errors)
+            result.findings.append(_finding(document, violation))
 
 
-def inventory(opa: OpaClient, documents: list[manifests.Document]) -> list[dict]:
+def inventory(opa: OpaClient, found: Iterable[manifests.Document | manifests.DocumentError],
+              errors: list[manifests.DocumentError] | None = None) -> list[dict]:
     """Every governed object with a HostProcess container, its accounts and images."""
-    governed = [d for d in documents if is_governed(d.obj)]
-    entries = map_batches([d.obj for d in governed], lambda part, _: _inventory_entries(opa, part))
-    rows = [{
-        "namespace": namespace(document.obj), "kind": document.obj["kind"], "name": name(document.obj),
-        "source": document.source, "line": document.line,
-        "hostNetwork": entry["hostNetwork"], "containers": entry["containers"],
-    } for document, entry in zip(governed, entries, strict=True) if entry["containers"]]
+    rows = []
+    for batch in _rounds(found, errors if errors is not None else []):
+        governed = [d for d in batch if is_governed(d.obj)]
+        entries = map_batches([d.obj for d in governed], lambda part, _: _inventory_entries(opa, part))
+        rows += [{
+            "namespace": namespace(document.obj), "kind": document.obj["kind"], "name": name(document.obj),
+            "source": document.source, "line": document.line,
+            "hostNetwork": entry["hostNetwork"], "containers": entry["containers"],
+        } for document, entry in zip(governed, entries, strict=True) if entry["containers"]]
     return sorted(rows, key=lambda r: (r["namespace"], r["kind"], r["name"], r["source"], r["line"]))
 
 
