@@ -102,10 +102,11 @@ _sets_windows_signs if {
 	object.get(constraint, ["parameters", key], null) != null
 }
 
-# For each rule, the indexes of the views it may find something in.
-# regal ignore:use-object-keys
+# For each rule, the indexes of the views it may find something in. The
+# names come from defaults.names, found once per query under an empty input:
+# a rule package enumerated under this input would be evaluated whole.
 _relevant(views) := {name: keys |
-	some name
+	some name in defaults.names
 	keys := data.winpod.rules[name].relevant with input as {"cases": {i: {"pod": pod} | some i, pod in views}}
 }
 

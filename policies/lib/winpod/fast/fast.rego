@@ -76,9 +76,13 @@ well_typed(spec) if {
 	}
 }
 
-_keys contains row[0][0] if some row in shapes.pod_fields
+# Complete rules, worked out once per query: as partial rules OPA would
+# evaluate them again at every lookup of a key.
+# regal ignore:prefer-set-or-object-rule
+_keys := {row[0][0] | some row in shapes.pod_fields}
 
-_rows[key] := [row | some row in shapes.pod_fields; row[0][0] == key] if some key in _keys
+# regal ignore:prefer-set-or-object-rule
+_rows := {key: [row | some row in shapes.pod_fields; row[0][0] == key] | some key in _keys}
 
 _rows_hold(spec, key) if {
 	every row in _rows[key] {
