@@ -32,6 +32,8 @@ from harness.kinds import ANY_API_GROUP, WORKLOADS
 from harness.tools import REPO_ROOT
 
 SOURCES = REPO_ROOT / "vap"
+# The files of vap/ that are not rules: the pod view every rule shares, and the namespace conditions.
+SHARED, MATCH = "pod", "match"
 API_VERSION = "admissionregistration.k8s.io/v1"
 RULE_LABEL = "winpod-guard.io/rule"
 NAMESPACE_LABEL = "kubernetes.io/metadata.name"
@@ -63,13 +65,14 @@ def _read(path: Path) -> dict:
 
 @cache
 def rule_source(rule: str, sources: Path = SOURCES) -> dict:
-    """The checked CEL source of ``rule``: ``parameters``, ``variables``, ``validations``."""
+    """The checked CEL source of ``rule``: ``parameters``, ``variables``, ``validations`` (SHARED: variables only)."""
     path = sources / f"{rule}.yaml"
     if not path.exists():
         raise _fail(path, "missing", f"rule {rule} has no CEL source")
     source = _read(path)
     unknown = set(source) - _RULE_KEYS
-    if unknown or not {"variables", "validations"} <= set(source):
+    required = {"variables"} if rule == SHARED else {"variables", "validations"}
+    if unknown or not required <= set(source):
         raise _fail(path, "top level", f"expected keys {sorted(_RULE_KEYS)}, got {sorted(source)}")
     for name, spec in (source.get("parameters") or {}).items():
         if not isinstance(spec, dict) or "default" not in spec or set(spec) - {"default", "compile"} \
@@ -79,15 +82,20 @@ def rule_source(rule: str, sources: Path = SOURCES) -> dict:
         if not isinstance(variable, dict) or set(variable) != {"name", "expression"} or variable["name"] == "params" \
                 or not all(isinstance(variable[k], str) for k in variable):
             raise _fail(path, f"variables[{index}]", "expected {name, expression} strings, name not params")
-    for index, validation in enumerate(source["validations"]):
+    for index, validation in enumerate(source.get("validations", [])):
         if not isinstance(validation, dict) or "expression" not in validation or set(validation) - _VALIDATION_KEYS:
             raise _fail(path, f"validations[{index}]", f"expected expression and any of {sorted(_VALIDATION_KEYS - {'expression'})}")
     return source
 
 
+def cel_rules(sources: Path = SOURCES) -> list[str]:
+    """The rules that have CEL under ``sources``."""
+    return sorted(path.stem for path in sources.glob("*.yaml") if path.stem not in (SHARED, MATCH))
+
+
 @cache
 def _match_source(sources: Path = SOURCES) -> dict:
-    path = sources / "match.yaml"
+    path = sources / f"{MATCH}.yaml"
     source = _read(path)
     for key in ("namespaces", "excludedNamespaces"):
         if not isinstance(source.get(key), str) or "PATTERNS" not in source[key]:
@@ -186,7 +194,8 @@ def policy(entry: dict) -> dict:
     spec = {"failurePolicy": "Fail", "matchConstraints": constraints}
     if conditions:
         spec["matchConditions"] = conditions
-    spec["variables"] = [{"name": "params", "expression": cel_literal(parameters(entry))}, *source["variables"]]
+    spec["variables"] = [{"name": "params", "expression": cel_literal(parameters(entry))},
+                         *rule_source(SHARED)["variables"], *source["variables"]]
     spec["validations"] = list(source["validations"])
     return {"apiVersion": API_VERSION, "kind": "ValidatingAdmissionPolicy",
             "metadata": {"name": entry["name"], "labels": {RULE_LABEL: entry["rule"]}}, "spec": spec}
