@@ -64,6 +64,21 @@ def _debug(api, namespace: str, pod: str, containers: list) -> VapOutcome:
                                    content_type="application/strategic-merge-patch+json"))
 
 
+def answers(cluster, members, debug_targets) -> list[VapOutcome | None]:
+    """The API server's answer to each case (None: the pod an ephemeral container needs was refused)."""
+    got = []
+    for number, (_, obj) in enumerate(members):
+        if number in debug_targets:
+            target = debug_targets[number]
+            got.append(None if isinstance(target, str) else _debug(cluster.api, *target, _ephemeral(obj)))
+            continue
+        namespace = namespace_of(obj)
+        cluster.ensure_namespace(namespace)
+        ensure_runtime_class(cluster, obj)
+        got.append(dry_run(cluster.api, obj, namespace))
+    return got
+
+
 GROUPS = {name: members for name, members in CORPUS.items()
           if any(entry["rule"] in CEL_RULES for entry in config_of(name)["constraints"])}
 
@@ -89,43 +104,43 @@ def test_vap_and_rego_agree(config_name, cluster, opa):
         ensure_runtime_class(cluster, obj)
         created = cluster.api.create(pod, namespace, dry_run=False)
         debug_targets[number] = (namespace, pod["metadata"]["name"]) if created.ok else created.message
-    apply_policies(cluster, ours)
     opa.put_config(config)
     decisions = opa.decide_many([obj for _, obj in members])
-    problems, refusals, refused, judged = [], [], 0, 0
+    problems, refusals = [], []
     try:
-        for number, ((case, obj), decision) in enumerate(zip(members, decisions, strict=True)):
-            namespace = namespace_of(obj)
-            if number in debug_targets:
-                target = debug_targets[number]
-                if isinstance(target, str):
-                    refused += 1
-                    continue
-                got = _debug(cluster.api, *target, _ephemeral(obj))
-            else:
-                cluster.ensure_namespace(namespace)
-                ensure_runtime_class(cluster, obj)
-                got = dry_run(cluster.api, obj, namespace)
-            if got.api_refusal:
-                refused += 1
-                refusals.append(f"{case.id}: {got.api_refusal[:300]}")
-                continue
-            judged += 1
-            allowed, deny, warn = rego_verdict(decision, actions)
-            departure = DEPARTURES.get(case.id)
-            if departure and not got.allowed and allowed:
-                continue
-            if got.allowed != allowed:
-                problems.append(f"{case.id}: Rego {'allows' if allowed else 'denies (' + ', '.join(sorted(deny)) + ')'}, "
-                                f"VAP: {got.describe()}")
-            elif not got.constraints >= deny:
-                problems.append(f"{case.id}: the refusal does not name {sorted(deny - got.constraints)}: {got.describe()}")
-            if not got.warned >= warn:
-                problems.append(f"{case.id}: no warning from {sorted(warn - got.warned)}: {got.describe()}")
+        # As generated: the verdict, and a refusal naming a deny constraint the Rego names.
+        apply_policies(cluster, ours)
+        enforced = answers(cluster, members, debug_targets)
+        # Every binding Warn: each failing policy warns, so each constraint's verdict is seen.
+        apply_policies(cluster, ours, warn_only=True)
+        warned = answers(cluster, members, debug_targets)
     finally:
+        remove_policies(cluster)
         for target in debug_targets.values():
             if not isinstance(target, str):
                 cluster.api.delete("v1", "Pod", target[1], target[0])
+    judged = refused = 0
+    for (case, _), decision, got, each in zip(members, decisions, enforced, warned, strict=True):
+        if got is None or got.api_refusal:
+            refused += 1
+            refusals.append(f"{case.id}: {got.api_refusal[:300] if got else 'its pod was refused'}")
+            continue
+        judged += 1
+        allowed, deny, warn = rego_verdict(decision, actions)
+        violated = {v["constraint"] for v in decision["violations"] if v["constraint"] in actions}
+        if DEPARTURES.get(case.id) and not got.allowed and allowed:
+            continue
+        if got.allowed != allowed:
+            problems.append(f"{case.id}: Rego {'allows' if allowed else 'denies (' + ', '.join(sorted(deny)) + ')'}, "
+                            f"VAP: {got.describe()}")
+        elif not allowed and not (got.constraints and got.constraints <= deny):
+            problems.append(f"{case.id}: the refusal names {sorted(got.constraints)}, the Rego {sorted(deny)}: "
+                            f"{got.describe()}")
+        if not got.warned >= warn:
+            problems.append(f"{case.id}: no warning from {sorted(warn - got.warned)}: {got.describe()}")
+        if each.warned != violated:
+            problems.append(f"{case.id}: with every binding Warn, the policies failing are {sorted(each.warned)}, "
+                            f"the constraints the Rego names {sorted(violated)}: {each.describe()}")
     print(f"{config_name}: {judged} cases judged, {refused} refused by the API server itself")
     print("\n".join(refusals))
     assert not problems, f"{len(problems)} disagreement(s) under {config_name}:\n" + "\n".join(problems[:40]) + \

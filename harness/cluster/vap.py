@@ -64,8 +64,12 @@ def remove_policies(cluster: LocalCluster) -> None:
                     cluster.api.delete(API_VERSION, kind, item["metadata"]["name"])
 
 
-def apply_policies(cluster: LocalCluster, config: dict, timeout: float = READY_TIMEOUT) -> None:
+def apply_policies(cluster: LocalCluster, config: dict, timeout: float = READY_TIMEOUT, *, warn_only: bool = False) -> None:
     """Replace the cluster's generated policies with ``config``'s, and wait until the API server enforces them.
+
+    ``warn_only`` binds every policy with ``Warn``: the API server stops at the
+    first policy that denies, but reports every failing ``Warn`` one, so a test
+    sees each policy's verdict on one request.
 
     Policy status (type checking) comes from kube-controller-manager, which a
     local cluster does not run, so the signal is a sentinel applied last: a
@@ -76,7 +80,10 @@ def apply_policies(cluster: LocalCluster, config: dict, timeout: float = READY_T
     remove_policies(cluster)
     for entry in config["constraints"]:
         cluster.api.apply(policy(entry))
-        cluster.api.apply(binding(entry))
+        bound = binding(entry)
+        if warn_only:
+            bound["spec"]["validationActions"] = ["Warn"]
+        cluster.api.apply(bound)
     probe = f"winpod-guard-sentinel-{time.monotonic_ns()}"
     cluster.api.apply(_sentinel_policy(probe))
     cluster.api.apply({"apiVersion": API_VERSION, "kind": "ValidatingAdmissionPolicyBinding",
