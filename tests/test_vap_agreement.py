@@ -16,10 +16,21 @@ import copy
 import json
 
 import pytest
-from test_admission import CORPUS, config_of, ensure_runtime_class, namespace_of
+from test_admission import (
+    API,
+    CORPUS,
+    DEBUG_CASES,
+    DEBUG_CONFIG,
+    _host_process_pod,
+    _windows_pod,
+    config_of,
+    ensure_runtime_class,
+    namespace_of,
+)
 
 from harness.cluster import LocalCluster
 from harness.cluster.vap import VapOutcome, apply_policies, dry_run, remove_policies, vap_outcome
+from harness.config import validate_config
 from harness.errors import HarnessError
 from harness.vap import cel_rules
 
@@ -145,3 +156,42 @@ def test_vap_and_rego_agree(config_name, cluster, opa):
     print("\n".join(refusals))
     assert not problems, f"{len(problems)} disagreement(s) under {config_name}:\n" + "\n".join(problems[:40]) + \
         "\n" + json.dumps(ours["constraints"], indent=1)[:2000]
+
+
+# --- kubectl debug: an ephemeral container added to an admitted pod (test_admission's attacks) ------------
+
+
+@pytest.fixture(scope="module")
+def debug_pods(cluster) -> dict[str, tuple[str, str]]:
+    """Per target, the namespace and name of a pod the DEBUG_CONFIG policies admitted for real."""
+    config = validate_config(DEBUG_CONFIG, "DEBUG_CONFIG")
+    pods = {}
+    apply_policies(cluster, config)
+    try:
+        for target, namespace, make in (("app", "debug-app", _windows_pod), ("hostprocess", "debug-hostprocess", _host_process_pod)):
+            cluster.ensure_namespace(namespace)
+            created = vap_outcome(cluster.api.create(make(f"{target}-vap"), namespace, dry_run=False))
+            assert created.allowed, f"the {target} pod itself was not admitted: {created.describe()}"
+            pods[target] = (namespace, f"{target}-vap")
+        remove_policies(cluster)
+        yield pods
+    finally:
+        for namespace, name in pods.values():
+            cluster.api.delete("v1", "Pod", name, namespace)
+
+
+@pytest.mark.parametrize(("name", "target", "container", "allowed"), DEBUG_CASES, ids=[c[0] for c in DEBUG_CASES])
+def test_kubectl_debug_is_judged_on_the_ephemeral_container(name, target, container, allowed, cluster, debug_pods):
+    # The corpus test replaces the policies per config: these cases put DEBUG_CONFIG's back each time.
+    apply_policies(cluster, validate_config(DEBUG_CONFIG, "DEBUG_CONFIG"))
+    try:
+        got = _debug(cluster.api, *debug_pods[target], [container])
+    finally:
+        remove_policies(cluster)
+    if allowed == API:
+        assert got.api_refusal and "hostProcess" in got.api_refusal, got.describe()
+        return
+    assert got.api_refusal is None, got.describe()
+    assert got.allowed is allowed, got.describe()
+    if not allowed:
+        assert got.constraints, got.describe()
