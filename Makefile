@@ -156,6 +156,12 @@ generate: setup ## regenerate gatekeeper/templates from policies/
 gator-verify: setup ## gator verify the template suites
 	$(GATOR) verify gatekeeper/...
 
+# --- ValidatingAdmissionPolicy -------------------------------------------------
+
+.PHONY: vap
+vap: setup ## write BUNDLE_CONFIG's ValidatingAdmissionPolicies and bindings into dist/vap (CEL from vap/)
+	$(VENV)/bin/winpod vap $(if $(BUNDLE_CONFIG),--config $(BUNDLE_CONFIG)) -o dist/vap
+
 # --- Python ------------------------------------------------------------------
 
 .PHONY: pytest

@@ -270,7 +270,9 @@ def dump_yaml(document: dict, header: str = "") -> str:
     for line in text.splitlines():
         found = re.fullmatch(r"( *)(- |[^:]+: )__winpod_block_(\d+)__", line)
         if found:
-            lines.append(found.group(1) + found.group(2) + _literal_block(blocks[int(found.group(3))], len(found.group(1)) + 2))
+            # A key opening a list item ("- key: |") sits two columns right of the dash.
+            nested = 4 if found.group(2).startswith("- ") and found.group(2) != "- " else 2
+            lines.append(found.group(1) + found.group(2) + _literal_block(blocks[int(found.group(3))], len(found.group(1)) + nested))
         else:
             lines.append(line)
     result = header + "\n".join(lines) + "\n"

@@ -15,7 +15,7 @@ logger = logging.getLogger(__name__)
 # parser it adds sets ``func`` to a callable taking the parsed arguments and
 # returning an exit code. The user's commands first, then the developer ones
 # the Makefile runs.
-COMMANDS = ("serve", "constraints", "test", "check", "audit", "demo", "generate", "bundle", "bench")
+COMMANDS = ("serve", "constraints", "vap", "test", "check", "audit", "demo", "generate", "bundle", "bench")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,6 +2,7 @@
 
 import argparse
 import contextlib
+import logging
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -10,6 +11,8 @@ from pathlib import Path
 from harness.errors import HarnessError
 from harness.opa import POLICIES, OpaServer
 from harness.opa.docker import DEFAULT_MEMORY, OFFICIAL_REPOSITORY
+
+logger = logging.getLogger(__name__)
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:
@@ -84,3 +87,22 @@ def write_output(path: str | None, text: str) -> None:
         Path(path).write_text(text, encoding="utf-8")
     except OSError as exc:
         raise HarnessError(f"{path}: cannot write the report: {exc.strerror}") from exc
+
+
+def write_documents(output: str, documents: list[tuple[str, str]], header: str, what: str) -> int:
+    """Generated (name, YAML) documents to ``DIR/<name>.yaml``, or as one multi-document stream when ``output`` is -."""
+    if output == "-":
+        sys.stdout.write(header + "---\n".join(text for _, text in documents))
+        return 0
+    directory = Path(output)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for name, text in documents:
+            (directory / f"{name}.yaml").write_text(header + text, encoding="utf-8")
+    except OSError as exc:
+        raise HarnessError(f"{directory}: cannot write the {what}: {exc}") from exc
+    written = {f"{name}.yaml" for name, _ in documents}
+    for leftover in sorted(p.name for p in directory.glob("*.yaml") if p.name not in written):
+        logger.warning("%s was not written by this run: remove it if its entry left the config", directory / leftover)
+    logger.info("wrote %d %s to %s", len(documents), what, directory)
+    return 0

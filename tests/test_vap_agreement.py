@@ -1,0 +1,197 @@
+"""The generated ValidatingAdmissionPolicies agree with the Rego, case by case, in a real API server (issue 14).
+
+Each config of the fixture corpus is generated with ``winpod vap`` (the
+entries of the rules that have CEL under vap/) and applied to a local
+kube-apiserver; every case's object is created with ``dryRun=All`` (an
+ephemeral container goes the way ``kubectl debug`` does, as in
+test_admission). The same object goes to the Rego decision API under the
+same config, and the two must agree: the same verdict over those rules, a
+refusal naming every deny constraint the Rego names, a warning for every warn
+constraint. A case may differ only when DEPARTURES lists it, and only by
+being refused where the Rego allows (never the other way).
+Cases the API server refuses itself prove nothing about admission; they are counted apart.
+"""
+
+import copy
+import json
+
+import pytest
+from test_admission import (
+    API,
+    CORPUS,
+    DEBUG_CASES,
+    DEBUG_CONFIG,
+    _host_process_pod,
+    _windows_pod,
+    config_of,
+    ensure_runtime_class,
+    namespace_of,
+)
+
+from harness.cluster import LocalCluster
+from harness.cluster.vap import VapOutcome, apply_policies, dry_run, remove_policies, vap_outcome
+from harness.config import validate_config
+from harness.errors import HarnessError
+from harness.vap import cel_rules
+
+pytestmark = [pytest.mark.cluster, pytest.mark.docker]
+
+CEL_RULES = frozenset(cel_rules())
+
+# Case id -> why the CEL is stricter there than the Rego (README "CEL departures").
+DEPARTURES: dict[str, str] = {}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    try:
+        with LocalCluster() as started:
+            yield started
+    except HarnessError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+
+def cel_config(config: dict) -> dict:
+    return {**config, "constraints": [entry for entry in config["constraints"] if entry["rule"] in CEL_RULES]}
+
+
+def rego_verdict(decision: dict, constraints: dict[str, str]) -> tuple[bool, set[str], set[str]]:
+    """Allowed, the deny and the warn constraints of a decision, over the constraints of the CEL rules only."""
+    ours = [v for v in decision["violations"] if v["constraint"] in constraints]
+    deny = {v["constraint"] for v in ours if v["enforcementAction"] == "deny"}
+    warn = {v["constraint"] for v in ours if v["enforcementAction"] == "warn"}
+    return not deny, deny, warn
+
+
+def _ephemeral(obj: dict) -> list | None:
+    spec = obj.get("spec") if obj.get("kind") == "Pod" else None
+    found = spec.get("ephemeralContainers") if isinstance(spec, dict) else None
+    return found if isinstance(found, list) and found else None
+
+
+def _debug(api, namespace: str, pod: str, containers: list) -> VapOutcome:
+    path = api.resource("v1", "Pod").path(namespace, pod, "ephemeralcontainers")
+    return vap_outcome(api.request("PATCH", path, query=[("dryRun", "All")], body={"spec": {"ephemeralContainers": containers}},
+                                   content_type="application/strategic-merge-patch+json"))
+
+
+def answers(cluster, members, debug_targets) -> list[VapOutcome | None]:
+    """The API server's answer to each case (None: the pod an ephemeral container needs was refused)."""
+    got = []
+    for number, (_, obj) in enumerate(members):
+        if number in debug_targets:
+            target = debug_targets[number]
+            got.append(None if isinstance(target, str) else _debug(cluster.api, *target, _ephemeral(obj)))
+            continue
+        namespace = namespace_of(obj)
+        cluster.ensure_namespace(namespace)
+        ensure_runtime_class(cluster, obj)
+        got.append(dry_run(cluster.api, obj, namespace))
+    return got
+
+
+GROUPS = {name: members for name, members in CORPUS.items()
+          if any(entry["rule"] in CEL_RULES for entry in config_of(name)["constraints"])}
+
+
+@pytest.mark.parametrize("config_name", list(GROUPS))
+def test_vap_and_rego_agree(config_name, cluster, opa):
+    config = config_of(config_name)
+    ours = cel_config(config)
+    actions = {entry["name"]: entry["enforcementAction"] for entry in ours["constraints"]}
+    members = GROUPS[config_name]
+    # The pods kubectl debug would attach to exist before any policy does: only the patch is judged.
+    remove_policies(cluster)
+    debug_targets = {}
+    for number, (_, obj) in enumerate(members):
+        if _ephemeral(obj) is None:
+            continue
+        pod = copy.deepcopy(obj)
+        del pod["spec"]["ephemeralContainers"]
+        pod.setdefault("metadata", {}).pop("generateName", None)
+        pod["metadata"]["name"] = f"vap-case-{number}"
+        namespace = namespace_of(obj)
+        cluster.ensure_namespace(namespace)
+        ensure_runtime_class(cluster, obj)
+        created = cluster.api.create(pod, namespace, dry_run=False)
+        debug_targets[number] = (namespace, pod["metadata"]["name"]) if created.ok else created.message
+    opa.put_config(config)
+    decisions = opa.decide_many([obj for _, obj in members])
+    problems, refusals = [], []
+    try:
+        # As generated: the verdict, and a refusal naming a deny constraint the Rego names.
+        apply_policies(cluster, ours)
+        enforced = answers(cluster, members, debug_targets)
+        # Every binding Warn: each failing policy warns, so each constraint's verdict is seen.
+        apply_policies(cluster, ours, warn_only=True)
+        warned = answers(cluster, members, debug_targets)
+    finally:
+        remove_policies(cluster)
+        for target in debug_targets.values():
+            if not isinstance(target, str):
+                cluster.api.delete("v1", "Pod", target[1], target[0])
+    judged = refused = 0
+    for (case, _), decision, got, each in zip(members, decisions, enforced, warned, strict=True):
+        if got is None or got.api_refusal:
+            refused += 1
+            refusals.append(f"{case.id}: {got.api_refusal[:300] if got else 'its pod was refused'}")
+            continue
+        judged += 1
+        allowed, deny, warn = rego_verdict(decision, actions)
+        violated = {v["constraint"] for v in decision["violations"] if v["constraint"] in actions}
+        if DEPARTURES.get(case.id) and not got.allowed and allowed:
+            continue
+        if got.allowed != allowed:
+            problems.append(f"{case.id}: Rego {'allows' if allowed else 'denies (' + ', '.join(sorted(deny)) + ')'}, "
+                            f"VAP: {got.describe()}")
+        elif not allowed and not (got.constraints and got.constraints <= deny):
+            problems.append(f"{case.id}: the refusal names {sorted(got.constraints)}, the Rego {sorted(deny)}: "
+                            f"{got.describe()}")
+        if not got.warned >= warn:
+            problems.append(f"{case.id}: no warning from {sorted(warn - got.warned)}: {got.describe()}")
+        if each.warned != violated:
+            problems.append(f"{case.id}: with every binding Warn, the policies failing are {sorted(each.warned)}, "
+                            f"the constraints the Rego names {sorted(violated)}: {each.describe()}")
+    print(f"{config_name}: {judged} cases judged, {refused} refused by the API server itself")
+    print("\n".join(refusals))
+    assert not problems, f"{len(problems)} disagreement(s) under {config_name}:\n" + "\n".join(problems[:40]) + \
+        "\n" + json.dumps(ours["constraints"], indent=1)[:2000]
+
+
+# --- kubectl debug: an ephemeral container added to an admitted pod (test_admission's attacks) ------------
+
+
+@pytest.fixture(scope="module")
+def debug_pods(cluster) -> dict[str, tuple[str, str]]:
+    """Per target, the namespace and name of a pod the DEBUG_CONFIG policies admitted for real."""
+    config = validate_config(DEBUG_CONFIG, "DEBUG_CONFIG")
+    pods = {}
+    apply_policies(cluster, config)
+    try:
+        for target, namespace, make in (("app", "debug-app", _windows_pod), ("hostprocess", "debug-hostprocess", _host_process_pod)):
+            cluster.ensure_namespace(namespace)
+            created = vap_outcome(cluster.api.create(make(f"{target}-vap"), namespace, dry_run=False))
+            assert created.allowed, f"the {target} pod itself was not admitted: {created.describe()}"
+            pods[target] = (namespace, f"{target}-vap")
+        remove_policies(cluster)
+        yield pods
+    finally:
+        for namespace, name in pods.values():
+            cluster.api.delete("v1", "Pod", name, namespace)
+
+
+@pytest.mark.parametrize(("name", "target", "container", "allowed"), DEBUG_CASES, ids=[c[0] for c in DEBUG_CASES])
+def test_kubectl_debug_is_judged_on_the_ephemeral_container(name, target, container, allowed, cluster, debug_pods):
+    # The corpus test replaces the policies per config: these cases put DEBUG_CONFIG's back each time.
+    apply_policies(cluster, validate_config(DEBUG_CONFIG, "DEBUG_CONFIG"))
+    try:
+        got = _debug(cluster.api, *debug_pods[target], [container])
+    finally:
+        remove_policies(cluster)
+    if allowed == API:
+        assert got.api_refusal and "hostProcess" in got.api_refusal, got.describe()
+        return
+    assert got.api_refusal is None, got.describe()
+    assert got.allowed is allowed, got.describe()
+    if not allowed:
+        assert got.constraints, got.describe()
