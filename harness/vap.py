@@ -24,8 +24,7 @@ import re
 from functools import cache
 from pathlib import Path
 
-import yaml
-
+from harness import documents
 from harness.errors import HarnessError
 from harness.gatekeeper import dump_yaml
 from harness.kinds import ANY_API_GROUP, WORKLOADS
@@ -50,17 +49,21 @@ def _fail(path: Path, where: str, expected: str) -> HarnessError:
     return HarnessError(f"{path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path}: {where}: {expected}")
 
 
-def _read(path: Path) -> dict:
+def _read(path: Path) -> documents.Document:
+    """A CEL source file through the one document reader (duplicate keys refused, the line of any field)."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = documents.load(path.read_text(encoding="utf-8"), str(path))
     except OSError as exc:
         raise _fail(path, "cannot read it", exc.strerror or str(exc)) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise _fail(path, f"line {mark.line + 1}" if mark else "document", f"not valid YAML: {exc}") from exc
-    if not isinstance(document, dict):
+    except documents.Unparsable as exc:
+        raise _fail(path, f"line {exc.line}", exc.message) from exc
+    if not isinstance(document.obj, dict):
         raise _fail(path, "document", "expected a mapping")
     return document
+
+
+def _at(document: documents.Document, field: str) -> str:
+    return f"line {document.line_of(field)}: {field}"
 
 
 @cache
@@ -69,7 +72,8 @@ def rule_source(rule: str, sources: Path = SOURCES) -> dict:
     path = sources / f"{rule}.yaml"
     if not path.exists():
         raise _fail(path, "missing", f"rule {rule} has no CEL source")
-    source = _read(path)
+    document = _read(path)
+    source = document.obj
     unknown = set(source) - _RULE_KEYS
     required = {"variables"} if rule == SHARED else {"variables", "validations"}
     if unknown or not required <= set(source):
@@ -77,14 +81,14 @@ def rule_source(rule: str, sources: Path = SOURCES) -> dict:
     for name, spec in (source.get("parameters") or {}).items():
         if not isinstance(spec, dict) or "default" not in spec or set(spec) - {"default", "compile"} \
                 or spec.get("compile", "globs") not in _COMPILERS:
-            raise _fail(path, f"parameters.{name}", f"expected {{default: VALUE, compile: {'|'.join(sorted(_COMPILERS))}}}")
+            raise _fail(path, _at(document, f"parameters.{name}"), f"expected {{default: VALUE, compile: {'|'.join(sorted(_COMPILERS))}}}")
     for index, variable in enumerate(source["variables"]):
         if not isinstance(variable, dict) or set(variable) != {"name", "expression"} or variable["name"] == "params" \
                 or not all(isinstance(variable[k], str) for k in variable):
-            raise _fail(path, f"variables[{index}]", "expected {name, expression} strings, name not params")
+            raise _fail(path, _at(document, f"variables[{index}]"), "expected {name, expression} strings, name not params")
     for index, validation in enumerate(source.get("validations", [])):
         if not isinstance(validation, dict) or "expression" not in validation or set(validation) - _VALIDATION_KEYS:
-            raise _fail(path, f"validations[{index}]", f"expected expression and any of {sorted(_VALIDATION_KEYS - {'expression'})}")
+            raise _fail(path, _at(document, f"validations[{index}]"), f"expected expression and any of {sorted(_VALIDATION_KEYS - {'expression'})}")
     return source
 
 
@@ -96,10 +100,11 @@ def cel_rules(sources: Path = SOURCES) -> list[str]:
 @cache
 def _match_source(sources: Path = SOURCES) -> dict:
     path = sources / f"{MATCH}.yaml"
-    source = _read(path)
+    document = _read(path)
+    source = document.obj
     for key in ("namespaces", "excludedNamespaces"):
         if not isinstance(source.get(key), str) or "PATTERNS" not in source[key]:
-            raise _fail(path, key, "expected a CEL expression naming PATTERNS")
+            raise _fail(path, _at(document, key), "expected a CEL expression naming PATTERNS")
     return source
 
 

@@ -87,10 +87,14 @@ def test_the_cel_is_the_rule_file_verbatim():
 def test_a_bad_rule_file_is_refused_naming_file_and_field(tmp_path):
     shutil.copy(SOURCES / "match.yaml", tmp_path)
     (tmp_path / "hostprocess.yaml").write_text("variables: []\nvalidations:\n  - message: no expression\n", encoding="utf-8")
-    with pytest.raises(HarnessError, match=r"hostprocess.yaml: validations\[0\]: expected expression"):
+    with pytest.raises(HarnessError, match=r"hostprocess.yaml: line 3: validations\[0\]: expected expression"):
         rule_source("hostprocess", tmp_path)
     (tmp_path / "hostprocess.yaml").write_text("variables: [\n", encoding="utf-8")
-    with pytest.raises(HarnessError, match=r"hostprocess.yaml: line \d+: not valid YAML"):
+    with pytest.raises(HarnessError, match=r"hostprocess.yaml: line \d+: invalid YAML"):
+        rule_source("hostprocess", tmp_path)
+    # The one document reader: a key written twice is refused, not the last one silently kept.
+    (tmp_path / "hostprocess.yaml").write_text("variables: []\nvalidations: []\nvariables: []\n", encoding="utf-8")
+    with pytest.raises(HarnessError, match=r"hostprocess.yaml: line 3: invalid YAML: .*variables"):
         rule_source("hostprocess", tmp_path)
 
 

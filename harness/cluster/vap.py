@@ -64,12 +64,14 @@ def remove_policies(cluster: LocalCluster) -> None:
                     cluster.api.delete(API_VERSION, kind, item["metadata"]["name"])
 
 
-def apply_policies(cluster: LocalCluster, config: dict, timeout: float = READY_TIMEOUT, *, warn_only: bool = False) -> None:
+def apply_policies(cluster: LocalCluster, config: dict, timeout: float = READY_TIMEOUT, *, warn_only: bool = False,
+                   match_conditions: list[dict] | None = None) -> None:
     """Replace the cluster's generated policies with ``config``'s, and wait until the API server enforces them.
 
     ``warn_only`` binds every policy with ``Warn``: the API server stops at the
     first policy that denies, but reports every failing ``Warn`` one, so a test
-    sees each policy's verdict on one request.
+    sees each policy's verdict on one request. ``match_conditions`` are added to
+    every policy's own (the bench routes one user's requests to the policies so).
 
     Policy status (type checking) comes from kube-controller-manager, which a
     local cluster does not run, so the signal is a sentinel applied last: a
@@ -79,7 +81,10 @@ def apply_policies(cluster: LocalCluster, config: dict, timeout: float = READY_T
     """
     remove_policies(cluster)
     for entry in config["constraints"]:
-        cluster.api.apply(policy(entry))
+        generated = policy(entry)
+        if match_conditions:
+            generated["spec"]["matchConditions"] = [*generated["spec"].get("matchConditions", []), *match_conditions]
+        cluster.api.apply(generated)
         bound = binding(entry)
         if warn_only:
             bound["spec"]["validationActions"] = ["Warn"]
