@@ -8,7 +8,7 @@ import importlib
 
 _EXPORTS = {
     "Api": "harness.cluster.api", "Resource": "harness.cluster.api", "Response": "harness.cluster.api",
-    "Unserved": "harness.cluster.api", "LocalCluster": "harness.cluster.local", "free_port": "harness.cluster.local",
+    "Unserved": "harness.cluster.api", "LocalCluster": "harness.cluster.local",
     "gatekeeper_webhook_configuration": "harness.cluster.local",
 }
 

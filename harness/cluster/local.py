@@ -13,7 +13,6 @@ nor a harness killed by SIGKILL (see ``processes``).
 import base64
 import logging
 import shutil
-import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +25,7 @@ from harness.cluster import certs
 from harness.cluster.api import Api
 from harness.cluster.processes import Component, make_workdir
 from harness.errors import ClusterError, HarnessError
+from harness.opa.server import free_port
 from harness.tools import tool_path
 
 logger = logging.getLogger(__name__)
@@ -53,11 +53,6 @@ def _local_session() -> requests.Session:
     session.trust_env = False
     return session
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _binary(name: str) -> Path:

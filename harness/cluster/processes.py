@@ -18,8 +18,8 @@ import tempfile
 from pathlib import Path
 
 from harness.errors import ClusterError
-from harness.opa.docker import _owner_alive, _owner_labels
 from harness.opa.process import die_with_parent
+from harness.owners import OWNER_PID_LABEL, owner_alive, owner_labels
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def make_workdir() -> Path:
     """A fresh private directory for one cluster, after removing those of dead owners."""
     reap_stale_workdirs()
     directory = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
-    (directory / _OWNER_FILE).write_text(json.dumps(_owner_labels()), encoding="utf-8")
+    (directory / _OWNER_FILE).write_text(json.dumps(owner_labels()), encoding="utf-8")
     return directory
 
 
@@ -42,9 +42,9 @@ def reap_stale_workdirs(parent: Path | None = None) -> None:
             owner = json.loads((directory / _OWNER_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue  # being created right now, or not ours
-        if isinstance(owner, dict) and not _owner_alive(owner):
+        if isinstance(owner, dict) and not owner_alive(owner):
             shutil.rmtree(directory, ignore_errors=True)
-            logger.info("removed stale cluster directory %s (its owner, pid %s, is gone)", directory, owner.get("winpod-guard.owner-pid"))
+            logger.info("removed stale cluster directory %s (its owner, pid %s, is gone)", directory, owner.get(OWNER_PID_LABEL))
 
 
 class Component:

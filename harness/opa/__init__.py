@@ -16,8 +16,9 @@ from harness.opa.client import (
     OpaClient,
     map_batches,
 )
-from harness.opa.docker import LABEL, OWNER_PID_LABEL, RUN_ID_ENV, RUN_LABEL, docker_client
+from harness.opa.docker import docker_client
 from harness.opa.server import OpaServer
+from harness.owners import LABEL, OWNER_PID_LABEL, RUN_ID_ENV, RUN_LABEL
 
 __all__ = [
     "BATCH_CHUNK", "BATCH_PATH", "CONFIG_PATH", "DECISION_PATH", "LABEL", "OWNER_PID_LABEL", "POLICIES",

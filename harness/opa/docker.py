@@ -16,7 +16,6 @@ import json
 import logging
 import os
 import re
-import socket
 import struct
 import subprocess
 import tarfile
@@ -34,6 +33,7 @@ from docker.utils import parse_repository_tag
 from harness.errors import DockerUnavailable, HarnessError, OpaError
 from harness.opa import signals
 from harness.opa.client import reason
+from harness.owners import LABEL, OWNER_PID_LABEL, owner_alive, owner_labels
 from harness.tools import tool_path
 
 logger = logging.getLogger(__name__)
@@ -52,14 +52,6 @@ _GO_SHARE = 0.9
 _SIZE = re.compile(r"(\d+)([bkmg]?)", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
 
-LABEL = "winpod-guard.harness"
-OWNER_HOST_LABEL = "winpod-guard.owner-host"
-OWNER_PID_LABEL = "winpod-guard.owner-pid"
-OWNER_START_LABEL = "winpod-guard.owner-start"
-RUN_LABEL = "winpod-guard.run"
-# Set by a CI job or a test session and inherited by everything it starts, so
-# it can check afterwards that none of its containers or processes is left.
-RUN_ID_ENV = "WINPOD_RUN_ID"
 _CONTAINER_PORT = 8181
 NO_ENGINE_HINT = "start one, or use --backend process"
 
@@ -257,7 +249,7 @@ class DockerBackend:
                     image,
                     command(address),
                     name=name,
-                    labels=_owner_labels(),
+                    labels=owner_labels(),
                     user="65534:65534",
                     read_only=True,
                     cap_drop=["ALL"],
@@ -355,52 +347,9 @@ def _has_bridge_network(client: docker.DockerClient) -> bool:
     return any(network.name == "bridge" for network in client.networks.list(names=["bridge"]))
 
 
-def _owner_labels() -> dict[str, str]:
-    labels = {
-        LABEL: "1",
-        OWNER_HOST_LABEL: socket.gethostname(),
-        OWNER_PID_LABEL: str(os.getpid()),
-        OWNER_START_LABEL: _process_start(os.getpid()) or "",
-    }
-    if os.environ.get(RUN_ID_ENV):
-        labels[RUN_LABEL] = os.environ[RUN_ID_ENV]
-    return labels
-
-
-def _process_start(pid: int) -> str | None:
-    """When ``pid`` started (clock ticks since boot), None if it is gone, a zombie, or there is no /proc."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # Fields after the parenthesised command name: state is the first, start time the 20th.
-    fields = stat[stat.rindex(")") + 2 :].split()
-    return None if fields[0] == "Z" else fields[19]
-
-
-def _owner_alive(labels: dict[str, str]) -> bool:
-    if labels.get(OWNER_HOST_LABEL) != socket.gethostname():
-        return True  # another machine's process: nothing here can tell, leave it alone
-    try:
-        pid = int(labels[OWNER_PID_LABEL])
-    except (KeyError, ValueError):
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass
-    started = labels.get(OWNER_START_LABEL)
-    if not started or not Path("/proc").is_dir():
-        return True
-    # A different start time is a new process that reuses the pid.
-    return _process_start(pid) == started
-
-
 def _reap_stale_containers(client: docker.DockerClient) -> None:
     for container in client.containers.list(all=True, filters={"label": LABEL}):
-        if _owner_alive(container.labels):
+        if owner_alive(container.labels):
             continue
         try:
             container.remove(force=True)

@@ -127,7 +127,7 @@ class OpaServer(OpaClient):
 
     def __enter__(self) -> "OpaServer":
         try:
-            port = self._port or _free_port()
+            port = self._port or free_port()
             token = uuid.uuid4().hex
             self.url = f"{'https' if self._tls else 'http'}://127.0.0.1:{port}"
             self._backend.start(port, lambda address: _opa_command(address, token, self._opa_args), _OPA_ENV)
@@ -196,7 +196,8 @@ class OpaServer(OpaClient):
         self._backend.stop()
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A loopback port free now (the OS picks it); every server the harness starts binds 127.0.0.1."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
