@@ -13,17 +13,34 @@ def verdict(allowed: object) -> str:
     return "allowed" if allowed is True else "denied" if allowed is False else repr(allowed)
 
 
+# The template labels (and selector) of a workload whose pod has none: apps/v1 and ReplicationController
+# need a selector matching the template, or the API server refuses the object before any admission check.
+CASE_LABELS = {"winpod-guard.io/case": "wrapped"}
+# Kinds with no selector to write: a PodTemplate has none, and a Job's controller makes its own (the API
+# server refuses one given without manualSelector).
+_NO_SELECTOR = {"PodTemplate", "Job", "CronJob"}
+# Kinds whose pods must not restart Always (batch/v1 validation): a template with no restartPolicy says Never.
+_RUN_TO_COMPLETION = {"Job", "CronJob"}
+
+
 def wrap_pod(pod: dict, kind: str) -> dict:
-    """``pod`` as the pod template of a ``kind`` workload (SPEC 1 "Objects").
+    """``pod`` as the pod template of a ``kind`` workload (SPEC 1 "Objects"), as a user would write one the
+    API server accepts.
 
     The workload takes the pod's metadata, so namespace and label matching see
-    the same object; the template keeps the labels, as a controller's would.
+    the same object; the template keeps the labels, as a controller's would (a
+    pod without labels gets CASE_LABELS, for the selector). A Job's or CronJob's
+    template without a restartPolicy gets ``Never``, and no selector: the
+    controller writes one. The rules read neither.
     """
     if kind == "Pod":
         return copy.deepcopy(pod)
     metadata = copy.deepcopy(pod.get("metadata") or {})
-    labels = metadata.get("labels") or {}
-    template = {"metadata": {"labels": copy.deepcopy(labels)} if labels else {}, "spec": copy.deepcopy(pod.get("spec"))}
+    labels = metadata.get("labels") or ({} if kind in _NO_SELECTOR else CASE_LABELS)
+    spec = copy.deepcopy(pod.get("spec"))
+    if kind in _RUN_TO_COMPLETION and isinstance(spec, dict) and "restartPolicy" not in spec:
+        spec["restartPolicy"] = "Never"
+    template = {"metadata": {"labels": copy.deepcopy(labels)} if labels else {}, "spec": spec}
     obj: dict = {"apiVersion": WORKLOADS[kind][0], "kind": kind, "metadata": metadata}
     if kind == "PodTemplate":
         obj["template"] = template
@@ -31,7 +48,7 @@ def wrap_pod(pod: dict, kind: str) -> dict:
         obj["spec"] = {"schedule": "*/5 * * * *", "jobTemplate": {"spec": {"template": template}}}
     else:
         obj["spec"] = {"template": template}
-        if labels:
+        if kind not in _NO_SELECTOR:
             selector = copy.deepcopy(labels)
             obj["spec"]["selector"] = selector if kind == "ReplicationController" else {"matchLabels": selector}
     return obj

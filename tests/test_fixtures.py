@@ -94,7 +94,7 @@ def test_patch_shape_and_workload_expand(tmp_path):
     assert pod["spec"]["containers"][0]["securityContext"] == {"windowsOptions": {"runAsUserName": "x"}}
     assert review == {"review": {"kind": {"group": "", "version": "v1", "kind": "Pod"}, "name": "web",
                                  "operation": "CREATE", "object": pod, "namespace": "tenant-a"}}
-    assert cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"] == pod["spec"]
+    assert cronjob["spec"]["jobTemplate"]["spec"]["template"]["spec"] == {**pod["spec"], "restartPolicy": "Never"}
     assert cronjob["metadata"] == pod["metadata"]
     assert suite.cases[2].expect == Expectation(False, (ViolationPattern(
         "users.not-allowed", field="spec.jobTemplate.spec.template.spec.containers[0].image"),))
@@ -107,7 +107,27 @@ def test_wrap_pod_puts_the_spec_where_the_kind_keeps_it(kind):
     node = wrap_pod(pod, kind)
     for key in pod_spec_field(kind).split("."):
         node = node[key]
-    assert node == {"x": 1}
+    # batch/v1 refuses a template that restarts Always, the default: a Job's pod says Never unless it says more.
+    assert node == ({"x": 1, "restartPolicy": "Never"} if kind in ("Job", "CronJob") else {"x": 1})
+
+
+@pytest.mark.parametrize("kind", sorted(WORKLOADS))
+def test_wrap_pod_writes_the_selector_the_api_server_wants(kind):
+    unlabelled = wrap_pod({"metadata": {"name": "p"}, "spec": {"restartPolicy": "OnFailure"}}, kind)
+    if kind == "Pod":
+        assert unlabelled == {"metadata": {"name": "p"}, "spec": {"restartPolicy": "OnFailure"}}
+        return
+    spec = unlabelled.get("spec", {})
+    template = unlabelled["template"] if kind == "PodTemplate" else (
+        spec["jobTemplate"]["spec"]["template"] if kind == "CronJob" else spec["template"])
+    assert template["spec"] == {"restartPolicy": "OnFailure"}  # a policy given is kept
+    assert "labels" not in unlabelled["metadata"]  # what label matching sees is the pod's own metadata
+    if kind in ("PodTemplate", "Job", "CronJob"):
+        # A Job's controller writes its selector; the API server refuses one given without manualSelector.
+        assert "selector" not in spec and template["metadata"] == {}
+    else:
+        labels = template["metadata"]["labels"]
+        assert labels and spec["selector"] == (labels if kind == "ReplicationController" else {"matchLabels": labels})
 
 
 def test_admission_review_namespace_prefers_the_given_one():
