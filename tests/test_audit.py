@@ -191,3 +191,9 @@ def test_an_unwritable_report_is_refused_before_opa_starts(export_file, tmp_path
     blocker.write_text("")
     assert main(["audit", str(export_file), "-o", str(blocker / "audit.json")]) == 2
     assert "cannot write the report" in capsys.readouterr().err
+
+
+def test_paths_beside_cluster_are_refused_not_ignored(export_file, capsys):
+    # Before, the paths were silently dropped and only the cluster was audited: a user who meant both saw half.
+    assert main(["audit", "--cluster", str(export_file)]) == 2
+    assert f"--cluster audits what the cluster holds; audit {export_file} in a run of its own" in capsys.readouterr().err

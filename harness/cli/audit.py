@@ -98,8 +98,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Evaluate every object of a cluster export or manifest tree through the OPA decision API. "
         "Exit 0 when clean, 1 on findings at deny level, 2 on input errors.",
     )
-    parser.add_argument("paths", nargs="*", default=[manifests.STDIN], metavar="FILE|DIR|-",
-                        help="kubectl -o json/yaml output, manifests or directories of them (default: stdin)")
+    parser.add_argument("paths", nargs="*", metavar="FILE|DIR|-",
+                        help="kubectl -o json/yaml output, manifests or directories of them "
+                             "(default: stdin; none with --cluster)")
     add_config_argument(parser, "winpod-guard PolicyConfig (default: the built-in config)")
     add_report_arguments(parser, ("table", "json", "sarif"), "table")
     parser.add_argument("--inventory", action="store_true",
@@ -112,6 +113,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.inventory and args.format == "sarif":
         raise HarnessError("--inventory lists workloads, not findings: use --format table or json")
+    if args.cluster and args.paths:
+        raise HarnessError(f"--cluster audits what the cluster holds; audit {' '.join(args.paths)} "
+                           "in a run of its own (without --cluster)")
+    args.paths = args.paths or [manifests.STDIN]
     config = load_config(args.config) if args.config else None
     prepare_output(args.output)
     found = iter(live.read(args.kubeconfig, args.context)) if args.cluster else _reported(manifests.stream(args.paths))
