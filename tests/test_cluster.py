@@ -112,6 +112,30 @@ def test_a_harness_killed_by_sigkill_leaves_nothing(tmp_path):
         shutil.rmtree(fresh)
 
 
+def _listening(pid: int) -> list[tuple[str, int]]:
+    """The TCP addresses ``pid`` listens on, from /proc (no ss or netstat on every machine)."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    found = []
+    for table, width in (("tcp", 8), ("tcp6", 32)):
+        for line in Path(f"/proc/net/{table}").read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[3] != "0A" or fields[9] not in inodes:  # 0A: LISTEN
+                continue
+            address, port = fields[1].split(":")
+            raw = bytes.fromhex(address)
+            # The kernel prints each 32-bit word in host order (little endian here).
+            words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+            found.append((socket.inet_ntop(socket.AF_INET if width == 8 else socket.AF_INET6, words), int(port, 16)))
+    return found
+
+
 def test_gatekeeper_stopped_fails_closed(nothing_left):
     """failurePolicy: Fail - with Gatekeeper gone, the API server refuses even a pod the policies allow."""
     pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"},
@@ -122,6 +146,10 @@ def test_gatekeeper_stopped_fails_closed(nothing_left):
         apply_constraints(cluster, default_config())
         before = dry_run(cluster.api, pod, "default")
         assert before.allowed, before.describe()
+        # Everything a local cluster serves is on loopback (Gatekeeper's default metrics backend was not).
+        for component in cluster.components:
+            listening = _listening(component.pid)
+            assert listening and all(host in ("127.0.0.1", "::1") for host, _ in listening), (component.name, listening)
         cluster.gatekeeper.stop()
         after = dry_run(cluster.api, pod, "default")
     assert not after.allowed and after.failed_webhook == GATEKEEPER_WEBHOOK, after.describe()

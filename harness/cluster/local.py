@@ -92,6 +92,11 @@ class LocalCluster:
     def __exit__(self, *exc_info: object) -> None:
         self._shut_down()
 
+    @property
+    def components(self) -> tuple[Component, ...]:
+        """The processes running now, in the order they started (etcd first)."""
+        return tuple(self._components)
+
     def _start(self) -> None:
         started = time.monotonic()
         self.workdir = make_workdir()
@@ -260,7 +265,10 @@ class LocalCluster:
         self.gatekeeper = self._run("gatekeeper", [
             "--kubeconfig", str(self.kubeconfig),
             "--host", "127.0.0.1", "--port", str(port), "--cert-dir", str(tls), "--disable-cert-rotation",
-            "--health-addr", f"127.0.0.1:{health}", "--metrics-addr", "0", "--prometheus-port", str(free_port()),
+            "--health-addr", f"127.0.0.1:{health}", "--metrics-addr", "0",
+            # The default metrics backend, prometheus, listens on every interface (":PORT", no host flag). The
+            # OpenTelemetry one listens nowhere; it would push to this closed loopback port, once a day.
+            "--metrics-backend", "opentelemetry", "--otlp-endpoint", "127.0.0.1:9", "--otlp-metric-interval", "24h",
             # Without generate the constraint CRDs of the templates never appear.
             "--operation", "webhook", "--operation", "audit", "--operation", "status", "--operation", "generate",
             "--audit-interval", str(self._audit_interval), "--constraint-violations-limit", "20",
