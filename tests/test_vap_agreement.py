@@ -136,6 +136,32 @@ def disagreements(case_id: str, decision: dict, actions: dict[str, str], got: Va
     return problems
 
 
+# A policy's refusal, and its warning when it fails under a Warn binding; the generated messages go on
+# `CODE: FIELD: what`.
+_NAMED = re.compile(r"ValidatingAdmissionPolicy '([^']+)' with binding '[^']+'(?: denied request)?: "
+                    r"([a-z]+\.[a-z-]+): (\S+): ")
+
+
+def named_fields(outcome: VapOutcome) -> set[tuple[str, str, str]]:
+    """(policy, code, field) of each refusal or warning whose message names its field."""
+    return {found.groups() for text in (outcome.message, *outcome.warnings) for found in _NAMED.finditer(text)}
+
+
+def field_problems(case_id: str, decision: dict, got: VapOutcome, each: VapOutcome) -> list[str]:
+    """Where the VAP's messages differ from the Rego's violations: a (constraint, code, field) the refusal or a
+    warning names and the Rego does not, or a policy failing (every binding Warn) without naming a field where
+    the Rego names one."""
+    rego = {(v["constraint"], v["code"], v.get("field")) for v in decision["violations"]}
+    named = named_fields(each)
+    problems = [f"{case_id}: {policy} names {code} at {field}, the Rego {sorted((k, f) for c, k, f in rego if c == policy)}"
+                for policy, code, field in sorted((named | named_fields(got)) - rego)]
+    expected = {c for c, code, _ in rego if not code.endswith(".malformed")} & each.warned
+    for policy in sorted(expected - {p for p, _, _ in named}):
+        problems.append(f"{case_id}: {policy} fails naming no field, the Rego {sorted((k, f) for c, k, f in rego if c == policy)}: "
+                        f"{[w for w in each.warnings if repr(policy) in w]}")
+    return problems
+
+
 def _ephemeral(obj: dict) -> list | None:
     spec = obj.get("spec") if obj.get("kind") == "Pod" else None
     found = spec.get("ephemeralContainers") if isinstance(spec, dict) else None
@@ -203,7 +229,7 @@ def test_vap_and_rego_agree(config_name, cluster, opa):
         for target in debug_targets.values():
             if not isinstance(target, str):
                 cluster.api.delete("v1", "Pod", target[1], target[0])
-    judged = refused = 0
+    judged = refused = named = 0
     for (case, _), decision, got, each in zip(members, decisions, enforced, warned, strict=True):
         if got is None or got.api_refusal:
             refused += 1
@@ -214,7 +240,10 @@ def test_vap_and_rego_agree(config_name, cluster, opa):
             problems.append(f"{case.id}: listed as refused by the API server itself ({UNREACHABLE[case.id]}), but it "
                             f"reached the policies: {got.describe()}")
         problems += disagreements(case.id, decision, actions, got, each)
-    print(f"{config_name}: {judged} cases judged, {refused} refused by the API server itself")
+        if case.id not in DEPARTURES:
+            problems += field_problems(case.id, decision, got, each)
+            named += len(named_fields(each))
+    print(f"{config_name}: {judged} cases judged, {refused} refused by the API server itself, {named} fields named")
     print("\n".join(refusals))
     assert not problems, f"{len(problems)} disagreement(s) under {config_name}:\n" + "\n".join(problems[:40]) + \
         "\n" + json.dumps(ours["constraints"], indent=1)[:2000]
@@ -273,3 +302,6 @@ def test_kubectl_debug_is_judged_on_the_ephemeral_container(name, target, contai
     assert got.allowed is allowed, got.describe()
     if not allowed:
         assert got.constraints, got.describe()
+        # The refusal names the field of the container kubectl debug added, as the Rego's violation does.
+        fields = {field for _, _, field in named_fields(got)}
+        assert fields and all(field.startswith("spec.ephemeralContainers[0].") for field in fields), got.describe()
