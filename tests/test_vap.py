@@ -1,4 +1,5 @@
-"""``winpod vap``: what the generator writes for a config (issue 14); the CEL itself is proven in test_vap_agreement."""
+"""``winpod vap``: what the generator writes for a config (issue 14), and what its messages name through the API
+server; the CEL itself is proven in test_vap_agreement."""
 
 import shutil
 
