@@ -1,4 +1,5 @@
-"""``winpod vap``: what the generator writes for a config (issue 14); the CEL itself is proven in test_vap_agreement."""
+"""``winpod vap``: what the generator writes for a config (issue 14), and what its messages name through the API
+server; the CEL itself is proven in test_vap_agreement."""
 
 import shutil
 
@@ -139,3 +140,71 @@ def test_namespace_globs_and_exclusions_match_in_the_api_server():
     assert not got["team-a"].allowed and got["team-a"].constraints == {"hp-teams"}, got["team-a"].describe()
     assert got["team-xy"].allowed, got["team-xy"].describe()
     assert got["other"].allowed, got["other"].describe()
+
+
+def _windows_spec(*containers: dict, **spec) -> dict:
+    return {"os": {"name": "windows"}, "securityContext": {"windowsOptions": {"runAsUserName": "ContainerUser"}},
+            "containers": list(containers), **spec}
+
+
+def _container(name: str, **fields) -> dict:
+    return {"name": name, "image": "mcr.microsoft.com/windows/nanoserver:ltsc2022", **fields}
+
+
+_ADMIN = {"windowsOptions": {"runAsUserName": "ContainerAdministrator"}}
+# Each object fails one policy; the field its refusal names is written here from SPEC's paths, not read from the Rego.
+MESSAGE_CASES = [
+    ("users-second-container-of-a-deployment",
+     {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+      "spec": {"selector": {"matchLabels": {"app": "web"}},
+               "template": {"metadata": {"labels": {"app": "web"}},
+                            "spec": _windows_spec(_container("ok"), _container("admin", securityContext=_ADMIN),
+                                                  initContainers=[_container("setup", securityContext=_ADMIN)])}}},
+     "users", "users.not-allowed: spec.template.spec.containers[1].securityContext.windowsOptions.runAsUserName: "
+              'container "admin" runs as "ContainerAdministrator"'),
+    ("users-init-container-inheriting-the-pod-user",
+     {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "init"},
+      "spec": {**_windows_spec(_container("ok", securityContext={"windowsOptions": {"runAsUserName": "ContainerUser"}}),
+                               initContainers=[_container("setup")]),
+               "securityContext": {"windowsOptions": {"runAsUserName": "CONTOSO\\ContainerAdministrator"}}}},
+     "users", "users.not-allowed: spec.securityContext.windowsOptions.runAsUserName: initContainer \"setup\""),
+    ("hostprocess-pod-level-in-a-cronjob",
+     {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "agent"},
+      "spec": {"schedule": "@hourly", "jobTemplate": {"spec": {"template": {"spec": {
+          "restartPolicy": "Never", "hostNetwork": True, "os": {"name": "windows"},
+          "securityContext": {"windowsOptions": {"hostProcess": True, "runAsUserName": "NT AUTHORITY\\SYSTEM"}},
+          "containers": [_container("agent")]}}}}}},
+     "hp", "hostprocess.not-allowed: spec.jobTemplate.spec.template.spec.securityContext.windowsOptions.hostProcess: "),
+    ("hostpath-second-mount-writable",
+     {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "logs"},
+      "spec": _windows_spec(_container("reader", volumeMounts=[{"name": "scratch", "mountPath": "C:\\scratch"},
+                                                              {"name": "host", "mountPath": "C:\\host"}]),
+                            volumes=[{"name": "scratch", "emptyDir": {}}, {"name": "host", "hostPath": {"path": "C:\\data\\logs"}}])},
+     "hostpath", "hostpath.writable: spec.containers[0].volumeMounts[1].readOnly: "),
+    ("hostpath-volume-not-allowed",
+     {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "docker"},
+      "spec": _windows_spec(_container("reader", volumeMounts=[{"name": "pipe", "mountPath": "\\\\.\\pipe\\docker_engine"}]),
+                            volumes=[{"name": "scratch", "emptyDir": {}},
+                                     {"name": "pipe", "hostPath": {"path": "\\\\.\\pipe\\docker_engine"}}])},
+     "hostpath", 'hostpath.not-allowed: spec.volumes[1].hostPath.path: hostPath volume "pipe" path "\\\\.\\pipe\\docker_engine" '
+                 "is not in allowedHostPaths"),
+]
+
+
+@pytest.mark.cluster
+def test_messages_name_the_first_offenders_field_through_the_api_server():
+    config = validate_config({"apiVersion": "winpod-guard/v1alpha1", "kind": "PolicyConfig", "constraints": [
+        {"name": "hp", "rule": "hostprocess"},
+        {"name": "users", "rule": "users"},
+        {"name": "hostpath", "rule": "hostpath",
+         "parameters": {"allowedHostPaths": [{"pathPrefix": "C:\\data", "readOnly": True}]}},
+    ]}, "test")
+    try:
+        with LocalCluster() as cluster:
+            apply_policies(cluster, config)
+            got = {name: dry_run(cluster.api, obj, "default") for name, obj, _, _ in MESSAGE_CASES}
+    except HarnessError as exc:
+        pytest.fail(str(exc), pytrace=False)
+    for name, _, refusing, message in MESSAGE_CASES:
+        assert got[name].constraints == {refusing}, f"{name}: {got[name].describe()}"
+        assert f"denied request: {message}" in got[name].message, f"{name}: {got[name].describe()}"

@@ -7,13 +7,17 @@ ephemeral container goes the way ``kubectl debug`` does, as in
 test_admission). The same object goes to the Rego decision API under the
 same config, and the two must agree: the same verdict over those rules, a
 refusal naming every deny constraint the Rego names, a warning for every warn
-constraint. A case may differ only when DEPARTURES lists it, and only by
-being refused where the Rego allows (never the other way).
+constraint. A case may differ only when DEPARTURES lists it, and then exactly as
+listed: refused, beyond the Rego's constraints, by the constraints its entry
+adds (never fewer, never allowed where the Rego denies). A listed case that
+stops departing is a stale entry and fails too.
 Cases the API server refuses itself prove nothing about admission; they are counted apart.
 """
 
 import copy
 import json
+import re
+from dataclasses import dataclass
 
 import pytest
 from test_admission import (
@@ -32,14 +36,49 @@ from harness.cluster import LocalCluster
 from harness.cluster.vap import VapOutcome, apply_policies, dry_run, remove_policies, vap_outcome
 from harness.config import validate_config
 from harness.errors import HarnessError
+from harness.tools import REPO_ROOT
 from harness.vap import cel_rules
 
 pytestmark = [pytest.mark.cluster, pytest.mark.docker]
 
 CEL_RULES = frozenset(cel_rules())
 
-# Case id -> why the CEL is stricter there than the Rego (README "CEL departures").
-DEPARTURES: dict[str, str] = {}
+# README "CEL departures", by the bold name each has there.
+ADMIN, PATHS, SIGNALS = "Admin accounts", "hostPath paths", "Windows signals"
+
+
+@dataclass(frozen=True)
+class Departure:
+    readme: str  # the README departure the case belongs to
+    adds: frozenset[str]  # the constraints that refuse it through the VAP and not in the Rego
+
+
+def _departure(readme: str, *adds: str) -> Departure:
+    return Departure(readme, frozenset(adds))
+
+
+_CEL = "fixtures/cel/departures.yaml::"
+# Every case where the generated policies are stricter than the Rego, and how (fixtures/cel/departures.yaml).
+DEPARTURES: dict[str, Departure] = {
+    _CEL + "domain-wildcard-non-ascii-user": _departure(ADMIN, "users", "hostpath"),
+    _CEL + "domain-wildcard-long-s-user": _departure(ADMIN, "users", "hostpath"),
+    _CEL + "domain-wildcard-kelvin-user": _departure(ADMIN, "users", "hostpath"),
+    _CEL + "hostpath-non-ascii-user": _departure(ADMIN, "hostpath"),
+    _CEL + "hostprocess-domain-wildcard-non-ascii-user": _departure(ADMIN, "hostprocess-pinned"),
+    _CEL + "windows-path-non-ascii": _departure(PATHS, "hostpath"),
+    _CEL + "posix-path-non-ascii": _departure(PATHS, "hostpath"),
+    _CEL + "pipe-non-ascii": _departure(PATHS, "hostpath"),
+    _CEL + "subpath-non-ascii": _departure(PATHS, "hostpath"),
+    _CEL + "entry-non-ascii": _departure(PATHS, "hostpath"),
+}
+# Cases of a departure that never reach a policy: the API server refuses a non-ASCII label value (node
+# selector, affinity value, toleration value) itself. They must stay refused; one it admits is a departure
+# to list above.
+UNREACHABLE: dict[str, str] = {
+    _CEL + "affinity-in-dotless-i": SIGNALS,
+    _CEL + "toleration-dotless-i": SIGNALS,
+    _CEL + "node-selector-dotless-i": SIGNALS,
+}
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +100,66 @@ def rego_verdict(decision: dict, constraints: dict[str, str]) -> tuple[bool, set
     deny = {v["constraint"] for v in ours if v["enforcementAction"] == "deny"}
     warn = {v["constraint"] for v in ours if v["enforcementAction"] == "warn"}
     return not deny, deny, warn
+
+
+def disagreements(case_id: str, decision: dict, actions: dict[str, str], got: VapOutcome, each: VapOutcome) -> list[str]:
+    """How the VAP's answers (as generated, and every binding Warn) differ from the Rego's decision plus the
+    case's listed departure; empty when they agree."""
+    departure = DEPARTURES.get(case_id)
+    adds = departure.adds if departure else frozenset()
+    allowed, rego_deny, rego_warn = rego_verdict(decision, actions)
+    violated = {v["constraint"] for v in decision["violations"] if v["constraint"] in actions}
+    problems = []
+    if adds & violated or not adds <= set(actions):
+        problems.append(f"{case_id}: DEPARTURES says the VAP adds {sorted(adds)}, but the Rego names "
+                        f"{sorted(adds & violated)} itself, or the config has no {sorted(adds - set(actions))}")
+    failing = violated | adds
+    deny = rego_deny | {name for name in adds if actions.get(name) == "deny"}
+    warn = rego_warn | {name for name in adds if actions.get(name) == "warn"}
+    if departure and each.warned == violated:
+        problems.append(f"{case_id}: listed as a CEL departure ({departure.readme}), but the VAP now agrees with the "
+                        f"Rego ({sorted(violated)}): a stale entry")
+    elif each.warned != failing:
+        lax = sorted(violated - each.warned)
+        problems.append(f"{case_id}: with every binding Warn, the policies failing are {sorted(each.warned)}, the "
+                        f"constraints the Rego names {sorted(violated)}"
+                        + (f" plus the listed departure's {sorted(adds)}" if adds else "")
+                        + (f"; laxer than the Rego for {lax}" if lax else "") + f": {each.describe()}")
+    if got.allowed != (not deny):
+        problems.append(f"{case_id}: Rego {'allows' if allowed else 'denies (' + ', '.join(sorted(rego_deny)) + ')'}"
+                        + (f", the listed departure adds {sorted(adds)}" if adds else "") + f", VAP: {got.describe()}")
+    elif deny and not (got.constraints and got.constraints <= deny):
+        problems.append(f"{case_id}: the refusal names {sorted(got.constraints)}, expected some of {sorted(deny)}: "
+                        f"{got.describe()}")
+    if not got.warned >= warn:
+        problems.append(f"{case_id}: no warning from {sorted(warn - got.warned)}: {got.describe()}")
+    return problems
+
+
+# A policy's refusal, and its warning when it fails under a Warn binding; the generated messages go on
+# `CODE: FIELD: what`.
+_NAMED = re.compile(r"ValidatingAdmissionPolicy '([^']+)' with binding '[^']+'(?: denied request)?: "
+                    r"([a-z]+\.[a-z-]+): (\S+): ")
+
+
+def named_fields(outcome: VapOutcome) -> set[tuple[str, str, str]]:
+    """(policy, code, field) of each refusal or warning whose message names its field."""
+    return {found.groups() for text in (outcome.message, *outcome.warnings) for found in _NAMED.finditer(text)}
+
+
+def field_problems(case_id: str, decision: dict, got: VapOutcome, each: VapOutcome) -> list[str]:
+    """Where the VAP's messages differ from the Rego's violations: a (constraint, code, field) the refusal or a
+    warning names and the Rego does not, or a policy failing (every binding Warn) without naming a field where
+    the Rego names one."""
+    rego = {(v["constraint"], v["code"], v.get("field")) for v in decision["violations"]}
+    named = named_fields(each)
+    problems = [f"{case_id}: {policy} names {code} at {field}, the Rego {sorted((k, f) for c, k, f in rego if c == policy)}"
+                for policy, code, field in sorted((named | named_fields(got)) - rego)]
+    expected = {c for c, code, _ in rego if not code.endswith(".malformed")} & each.warned
+    for policy in sorted(expected - {p for p, _, _ in named}):
+        problems.append(f"{case_id}: {policy} fails naming no field, the Rego {sorted((k, f) for c, k, f in rego if c == policy)}: "
+                        f"{[w for w in each.warnings if repr(policy) in w]}")
+    return problems
 
 
 def _ephemeral(obj: dict) -> list | None:
@@ -130,32 +229,40 @@ def test_vap_and_rego_agree(config_name, cluster, opa):
         for target in debug_targets.values():
             if not isinstance(target, str):
                 cluster.api.delete("v1", "Pod", target[1], target[0])
-    judged = refused = 0
+    judged = refused = named = 0
     for (case, _), decision, got, each in zip(members, decisions, enforced, warned, strict=True):
         if got is None or got.api_refusal:
             refused += 1
             refusals.append(f"{case.id}: {got.api_refusal[:300] if got else 'its pod was refused'}")
             continue
         judged += 1
-        allowed, deny, warn = rego_verdict(decision, actions)
-        violated = {v["constraint"] for v in decision["violations"] if v["constraint"] in actions}
-        if DEPARTURES.get(case.id) and not got.allowed and allowed:
-            continue
-        if got.allowed != allowed:
-            problems.append(f"{case.id}: Rego {'allows' if allowed else 'denies (' + ', '.join(sorted(deny)) + ')'}, "
-                            f"VAP: {got.describe()}")
-        elif not allowed and not (got.constraints and got.constraints <= deny):
-            problems.append(f"{case.id}: the refusal names {sorted(got.constraints)}, the Rego {sorted(deny)}: "
-                            f"{got.describe()}")
-        if not got.warned >= warn:
-            problems.append(f"{case.id}: no warning from {sorted(warn - got.warned)}: {got.describe()}")
-        if each.warned != violated:
-            problems.append(f"{case.id}: with every binding Warn, the policies failing are {sorted(each.warned)}, "
-                            f"the constraints the Rego names {sorted(violated)}: {each.describe()}")
-    print(f"{config_name}: {judged} cases judged, {refused} refused by the API server itself")
+        if case.id in UNREACHABLE:
+            problems.append(f"{case.id}: listed as refused by the API server itself ({UNREACHABLE[case.id]}), but it "
+                            f"reached the policies: {got.describe()}")
+        problems += disagreements(case.id, decision, actions, got, each)
+        if case.id not in DEPARTURES:
+            problems += field_problems(case.id, decision, got, each)
+            named += len(named_fields(each))
+    print(f"{config_name}: {judged} cases judged, {refused} refused by the API server itself, {named} fields named")
     print("\n".join(refusals))
     assert not problems, f"{len(problems)} disagreement(s) under {config_name}:\n" + "\n".join(problems[:40]) + \
         "\n" + json.dumps(ours["constraints"], indent=1)[:2000]
+
+
+def test_each_listed_departure_is_a_corpus_case_that_readme_names():
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### CEL departures from SPEC"):]
+    section = section[:section.index("\n## ")]
+    named = set(re.findall(r"^- \*\*([^*]+)\*\*", section, flags=re.MULTILINE))
+    listed = {case_id: departure.readme for case_id, departure in DEPARTURES.items()} | UNREACHABLE
+    cases = {case.id for members in CORPUS.values() for case, _ in members}
+    assert not set(listed) - cases, f"listed, but no such case in the corpus: {sorted(set(listed) - cases)}"
+    assert set(listed.values()) == named, f"README departures {sorted(named)}, listed cases' {sorted(set(listed.values()))}"
+    for case_id, readme_name in listed.items():
+        item = section[section.index(f"- **{readme_name}**"):]
+        item = item[:item.find("\n- ", 1) if "\n- " in item[1:] else len(item)]
+        assert f"`{case_id.split('::')[1]}`" in item, f"README's {readme_name!r} departure does not name {case_id}"
+    assert not [a for a in DEPARTURES.values() if not a.adds], "a departure must add a constraint"
 
 
 # --- kubectl debug: an ephemeral container added to an admitted pod (test_admission's attacks) ------------
@@ -195,3 +302,6 @@ def test_kubectl_debug_is_judged_on_the_ephemeral_container(name, target, contai
     assert got.allowed is allowed, got.describe()
     if not allowed:
         assert got.constraints, got.describe()
+        # The refusal names the field of the container kubectl debug added, as the Rego's violation does.
+        fields = {field for _, _, field in named_fields(got)}
+        assert fields and all(field.startswith("spec.ephemeralContainers[0].") for field in fields), got.describe()
