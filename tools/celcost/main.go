@@ -437,11 +437,9 @@ func policyKinds(policy *admissionregistrationv1.ValidatingAdmissionPolicy) []sc
 				for kind := range legacyscheme.Scheme.KnownTypes(gv) {
 					gvk := gv.WithKind(kind)
 					plural, _ := meta.UnsafeGuessKindToResource(gvk)
-					if (resource == "*" || plural.Resource == resource) && !seen[gvk] {
-						if _, err := legacyscheme.Scheme.New(gvk); err == nil && !strings.HasSuffix(kind, "List") && !strings.HasSuffix(kind, "Options") {
-							seen[gvk] = true
-							kinds = append(kinds, gvk)
-						}
+					if plural.Resource == resource && !seen[gvk] {
+						seen[gvk] = true
+						kinds = append(kinds, gvk)
 					}
 				}
 			}
