@@ -43,7 +43,11 @@ def celcost_path() -> Path:
         if candidate.is_file() and os.access(candidate, os.X_OK):
             return candidate
         raise HarnessError(f"WINPOD_CELCOST={override} is not an executable file")
-    digest = hashlib.sha256(b"".join((SOURCE / name).read_bytes() for name in SOURCES)).hexdigest()[:12]
+    try:
+        digest = hashlib.sha256(b"".join((SOURCE / name).read_bytes() for name in SOURCES)).hexdigest()[:12]
+    except OSError as exc:
+        raise HarnessError(f"cannot read the CEL cost tool's source {exc.filename}: {exc.strerror}; "
+                           "set WINPOD_CELCOST to a built celcost") from exc
     found = sorted((REPO_ROOT / ".tools").glob(f"celcost-*-{digest}/celcost"))
     if not found:
         raise HarnessError(f"the CEL cost tool for tools/celcost as it is now (.tools/celcost-<version>-{digest}) "

@@ -201,3 +201,11 @@ def test_the_api_server_refuses_for_cost_exactly_where_the_tool_goes_over():
     assert admitted.api_refusal is None and admitted.allowed, admitted.describe()
     assert refused.api_refusal is None and not refused.allowed, refused.describe()
     assert refused.constraints == {"hostpath-cost"} and "cost limit exceeded" in refused.message, refused.describe()
+
+
+def test_the_tool_names_the_document_and_field_of_a_bad_policy():
+    bad = _probe_policy(["true"], {})
+    bad["spec"]["variables"] = [{"name": False, "expression": "1"}]  # YAML 1.1 reads an unquoted n as false
+    with pytest.raises(HarnessError, match=r"document 0 \(ValidatingAdmissionPolicy\): not a ValidatingAdmissionPolicy: "
+                                           r".*spec\.variables\.name of type string"):
+        vap_cost.run_celcost([bad], [])
