@@ -614,13 +614,15 @@ func (c *compiledPolicy) evaluate(policy *admissionregistrationv1.ValidatingAdmi
 	request := plugincel.CreateAdmissionRequest(attributes, metav1.GroupVersionResource(gvr), metav1.GroupVersionKind(d.gvk))
 	namespace := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: d.namespace, Labels: map[string]string{corev1.LabelMetadataName: d.namespace}},
 		Status: corev1.NamespaceStatus{Phase: corev1.NamespaceActive}}
+	// Each evaluator is a CompositedConditionEvaluator: it makes its own composition context
+	// per ForInput, so each pass reads the variables afresh, as the validator's passes do.
 	ctx := context.Background()
 
 	// matchConditions: the webhook matcher's budget, no namespace object, as matcher.go passes them.
 	matched := true
 	if len(policy.Spec.MatchConditions) > 0 {
 		budget := int64(celconfig.RuntimeCELCostBudgetMatchConditions)
-		results, remaining, err := c.matchConditions.ForInput(c.composition.CreateContext(ctx), versioned, request,
+		results, remaining, err := c.matchConditions.ForInput(ctx, versioned, request,
 			plugincel.OptionalVariableBindings{}, nil, budget)
 		r.MatchConditions = spent(budget, remaining)
 		if err != nil {
@@ -641,7 +643,7 @@ func (c *compiledPolicy) evaluate(policy *admissionregistrationv1.ValidatingAdmi
 	ns := plugincel.CreateNamespaceObject(namespace)
 	if matched {
 		budget := int64(celconfig.RuntimeCELCostBudget)
-		results, remaining, err := c.validations.ForInput(c.composition.CreateContext(ctx), versioned, request, plugincel.OptionalVariableBindings{}, ns, budget)
+		results, remaining, err := c.validations.ForInput(ctx, versioned, request, plugincel.OptionalVariableBindings{}, ns, budget)
 		if err != nil {
 			r.Total = budget
 			r.Errors = append(r.Errors, "validations: "+err.Error())
@@ -655,7 +657,7 @@ func (c *compiledPolicy) evaluate(policy *admissionregistrationv1.ValidatingAdmi
 					r.Denied = true
 				}
 			}
-			_, left, err := c.messages.ForInput(c.composition.CreateContext(ctx), versioned, request, plugincel.OptionalVariableBindings{}, ns, remaining)
+			_, left, err := c.messages.ForInput(ctx, versioned, request, plugincel.OptionalVariableBindings{}, ns, remaining)
 			if err != nil {
 				r.Errors = append(r.Errors, "messageExpressions: "+err.Error())
 				r.Denied = true
