@@ -28,6 +28,12 @@ ETCD_PIN           := $(TOOLS)/etcd-$(ETCD_VERSION)/etcd
 KUBE_APISERVER_PIN := $(TOOLS)/kube-apiserver-$(KUBE_APISERVER_VERSION)/kube-apiserver
 GATEKEEPER_PIN     := $(TOOLS)/gatekeeper-$(GATEKEEPER_VERSION)/gatekeeper
 GATEKEEPER_CRDS    := $(TOOLS)/gatekeeper-$(GATEKEEPER_VERSION)/crds
+# Our CEL cost tool is built against the kube-apiserver version; its directory also names a
+# hash of its source (harness/vap_cost.py computes the same): an edit builds a new one, and a
+# present one is never rebuilt.
+CELCOST_SOURCES := tools/celcost/go.mod tools/celcost/go.sum tools/celcost/main.go
+CELCOST_HASH    := $(shell cat $(CELCOST_SOURCES) | sha256sum | cut -c1-12)
+CELCOST_PIN     := $(TOOLS)/celcost-$(KUBE_APISERVER_VERSION)-$(CELCOST_HASH)/celcost
 
 REVISION ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo dev)
 
@@ -78,6 +84,14 @@ $(KUBE_APISERVER_PIN):
 	scripts/build-kube-apiserver.sh $(KUBE_APISERVER_VERSION) $@.tmp && mv $@.tmp $@ \
 	  || $(call build_failed,kube-apiserver $(KUBE_APISERVER_VERSION))
 
+# The version flags kube-apiserver is built with: they fix the CEL compatibility version.
+$(CELCOST_PIN):
+	mkdir -p $(@D)
+	cd tools/celcost && CGO_ENABLED=0 go build -ldflags "-X k8s.io/component-base/version.gitVersion=v$(KUBE_APISERVER_VERSION) \
+	  -X k8s.io/component-base/version.gitMajor=$(word 1,$(subst ., ,$(KUBE_APISERVER_VERSION))) \
+	  -X k8s.io/component-base/version.gitMinor=$(word 2,$(subst ., ,$(KUBE_APISERVER_VERSION)))" -o $@.tmp . && mv $@.tmp $@ \
+	  || $(call build_failed,celcost (k8s.io/apiserver v0.$(KUBE_APISERVER_VERSION:1.%=%)))
+
 # Gatekeeper runs out of cluster; the CRDs it needs ship in its module.
 $(GATEKEEPER_PIN):
 	mkdir -p $(@D)
@@ -101,7 +115,7 @@ tools: $(OPA_PIN) $(GATOR_PIN) $(REGAL_PIN) ## build the pinned opa, gator and r
 	ln -sfn ../regal-$(REGAL_VERSION)/regal $(REGAL)
 
 .PHONY: cluster-tools
-cluster-tools: $(ETCD_PIN) $(KUBE_APISERVER_PIN) $(GATEKEEPER_PIN) $(GATEKEEPER_CRDS) ## build the pinned etcd, kube-apiserver and gatekeeper into .tools/bin
+cluster-tools: $(ETCD_PIN) $(KUBE_APISERVER_PIN) $(GATEKEEPER_PIN) $(GATEKEEPER_CRDS) $(CELCOST_PIN) ## build the pinned etcd, kube-apiserver, gatekeeper and the CEL cost tool into .tools
 	mkdir -p $(BIN)
 	ln -sfn ../etcd-$(ETCD_VERSION)/etcd $(BIN)/etcd
 	ln -sfn ../kube-apiserver-$(KUBE_APISERVER_VERSION)/kube-apiserver $(BIN)/kube-apiserver

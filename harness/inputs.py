@@ -87,3 +87,31 @@ def wrap_input(obj: object, shape: str, namespace: str | None = None) -> object:
     digest = hashlib.sha256(json.dumps(obj, sort_keys=True).encode()).hexdigest()
     uid = f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
     return {"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {"uid": uid, **request}}
+
+
+def manifest_of(case_input: object) -> dict | None:
+    """The manifest inside a fixture input of any of the three shapes, with the namespace the API server would send.
+
+    An AdmissionReview or Gatekeeper review carries the request namespace
+    beside the object; gator reads only the object, so the namespace moves
+    into it (the object's own namespace, when it has one, wins on both sides).
+    None when there is no object to judge (no object at all, a bare number,
+    or a DELETE or CONNECT review, allowed whatever its object): gator has
+    nothing to read, and the decision API's answer is fixed by SPEC.
+    """
+    if not isinstance(case_input, dict):
+        return None
+    if case_input.get("kind") == "AdmissionReview":
+        request = case_input.get("request")
+    elif "kind" not in case_input and isinstance(case_input.get("review"), dict):
+        request = case_input["review"]
+    else:
+        return case_input
+    if not isinstance(request, dict) or not isinstance(request.get("object"), dict):
+        return None
+    if request.get("operation") in ("DELETE", "CONNECT"):
+        return None
+    obj = copy.deepcopy(request["object"])
+    if isinstance(request.get("namespace"), str) and "namespace" not in obj.get("metadata", {}):
+        obj.setdefault("metadata", {})["namespace"] = request["namespace"]
+    return obj

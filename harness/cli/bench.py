@@ -25,7 +25,7 @@ from pathlib import Path
 
 import yaml
 
-from harness import manifests
+from harness import manifests, vap_cost
 from harness.cli import audit
 from harness.cluster import bench as cluster_bench
 from harness.config import load_config
@@ -271,6 +271,7 @@ def _run(args: argparse.Namespace) -> tuple[list[tuple[str, str, str, str]], str
          f"<= {AUDIT_TARGET_S:.0f} s", _verdict(audit_seconds <= AUDIT_TARGET_S)),
         ("  findings", f"{audit_findings:,}", "", ""),
         *admission_rows,
+        *vap_cost.bench_rows(config),
     ]
     return rows, header
 
