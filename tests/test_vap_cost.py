@@ -10,6 +10,7 @@ goes over the limit.
 """
 
 import math
+import re
 from itertools import pairwise
 
 import pytest
@@ -129,7 +130,7 @@ def test_vap_cost_prints_a_table_per_policy(capsys):
     for entry in default_config()["constraints"]:
         assert f"\n{entry['name']}: " in out
     assert out.count("within 1,000,000: yes") == out.count("within 10,000,000: yes") == len(default_config()["constraints"])
-    assert "spec.variables[20] normalized" in out and "unbounded" in out
+    assert re.search(r"spec\.variables\[\d+\] normalized ", out) and "unbounded" in out
 
 
 def test_vap_cost_names_the_make_target_when_the_tool_is_missing(tmp_path, monkeypatch, capsys):
