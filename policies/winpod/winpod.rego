@@ -71,9 +71,12 @@ decide(x) := decide_all([x])[0]
 # METADATA
 # title: decide_all
 # description: >-
-#   The decision for each of items, in order. Each rule reads its documents
-#   (lib.winpod.rule) once for all the items: under one input, so OPA's cache
-#   of function results serves every object, as it does for the rest.
+#   The decision for each of items, in order. The rules' documents
+#   (lib.winpod.rule) are read under two inputs, every rule's relevant
+#   under one and every rule's findings under the other, each holding all
+#   the items: OPA starts its caches empty under each input, and under one
+#   its cache of function results serves every object and every rule, as it
+#   does for the rest.
 decide_all(items) := [_decision(i, selected, findings) | some i, _ in items] if {
 	views := _views(items)
 	selected := _selected(views, _relevant(views))
@@ -102,12 +105,14 @@ _sets_windows_signs if {
 	object.get(constraint, ["parameters", key], null) != null
 }
 
-# For each rule, the indexes of the views it may find something in. The
-# names come from defaults.names, found once per query under an empty input:
-# a rule package enumerated under this input would be evaluated whole.
-_relevant(views) := {name: keys |
-	some name in defaults.names
-	keys := data.winpod.rules[name].relevant with input as {"cases": {i: {"pod": pod} | some i, pod in views}}
+# For each rule, the indexes of the views it may find something in. For
+# items that are all quiet there is nothing to read.
+_relevant(views) := {} if {
+	count(views) == 0
+} else := relevant if {
+	view_cases := {i: {"pod": pod} | some i, pod in views}
+	cases := {name: view_cases | some name in defaults.names}
+	relevant := {name: data.winpod.rules[name].relevant | some name, _ in cases} with input as {"cases": cases}
 }
 
 # For each view with a rule to apply, the indexes of the constraints (of
@@ -137,15 +142,19 @@ _in_scope(scope, rules) := [j |
 ]
 
 # For each rule, its findings for every [view, constraint] pair selected.
-_findings(views, selected, constraints) := {name: findings |
-	some name in {constraints[j].rule | some js in selected; some j in js}
-	cases := {[i, j]: {"pod": views[i], "parameters": params.object_of(object.get(constraint, "parameters", null))} |
-		some i, js in selected
-		some j in js
-		constraint := constraints[j]
-		constraint.rule == name
+_findings(views, selected, constraints) := {} if {
+	count(selected) == 0
+} else := findings if {
+	cases := {name: rule_cases |
+		some name in {constraints[j].rule | some js in selected; some j in js}
+		rule_cases := {[i, j]: {"pod": views[i], "parameters": params.object_of(object.get(constraint, "parameters", null))} |
+			some i, js in selected
+			some j in js
+			constraint := constraints[j]
+			constraint.rule == name
+		}
 	}
-	findings := data.winpod.rules[name].findings with input as {"cases": cases}
+	findings := {name: data.winpod.rules[name].findings | some name, _ in cases} with input as {"cases": cases}
 }
 
 _decision(i, selected, findings) := {"allowed": _allowed(violations), "violations": violations} if {
