@@ -40,7 +40,7 @@ _is_usable(constraints) if {
 	is_array(constraints)
 	every constraint in constraints {
 		is_string(constraint.name)
-		defaults.is_rule(constraint.rule)
+		constraint.rule in defaults.names
 	}
 }
 
@@ -77,11 +77,15 @@ decide(x) := decide_all([x])[0]
 #   the items: OPA starts its caches empty under each input, and under one
 #   its cache of function results serves every object and every rule, as it
 #   does for the rest.
-decide_all(items) := [_decision(i, selected, findings) | some i, _ in items] if {
+decide_all(items) := [object.get(decisions, i, _no_violations) | some i, _ in items] if {
 	views := _views(items)
 	selected := _selected(views, _relevant(views))
 	findings := _findings(views, selected, effective_config.constraints)
+	decisions := {i: _decision(i, selected, findings) | some i, _ in selected}
 }
+
+# The decision of an item with no constraint to apply: most of them.
+_no_violations := {"allowed": true, "violations": []}
 
 # The pod view of each item that takes one, by index. Most objects are quiet
 # (lib.winpod.pods.is_quiet): no rule can find anything in them under the
@@ -101,8 +105,10 @@ _is_quiet(review) if {
 
 _sets_windows_signs if {
 	some constraint in effective_config.constraints
-	some key in ["windowsImages", "windowsRuntimeClasses", "assumeWindows"]
-	object.get(constraint, ["parameters", key], null) != null
+	parameters := object.get(constraint, "parameters", null)
+	is_object(parameters)
+	some value in object.filter(parameters, {"windowsImages", "windowsRuntimeClasses", "assumeWindows"})
+	value != null
 }
 
 # For each rule, the indexes of the views it may find something in. For
@@ -171,7 +177,7 @@ _decision(i, selected, findings) := {"allowed": _allowed(violations), "violation
 			"msg": raw.msg,
 		}
 	])
-} else := {"allowed": true, "violations": []}
+}
 
 default _allowed(_) := false
 

@@ -34,8 +34,3 @@ _names contains name if {
 	some name
 	data.winpod.rules[name].name == name
 }
-
-# METADATA
-# title: is_rule
-# description: True when name is a rule's name.
-is_rule(name) if name in _names
