@@ -36,11 +36,13 @@ effective_config := {"constraints": constraints} if {
 	_is_usable(constraints)
 } else := {"constraints": defaults.config.constraints}
 
+# A rule is known by its package's name (lib.winpod.rule): one lookup each,
+# without finding every rule.
 _is_usable(constraints) if {
 	is_array(constraints)
 	every constraint in constraints {
 		is_string(constraint.name)
-		constraint.rule in defaults.names
+		data.winpod.rules[constraint.rule].name == constraint.rule
 	}
 }
 
@@ -111,13 +113,13 @@ _sets_windows_signs if {
 	value != null
 }
 
-# For each rule, the indexes of the views it may find something in. For
-# items that are all quiet there is nothing to read.
+# For each rule of a constraint, the indexes of the views it may find
+# something in. For items that are all quiet there is nothing to read.
 _relevant(views) := {} if {
 	count(views) == 0
 } else := relevant if {
 	view_cases := {i: {"pod": pod} | some i, pod in views}
-	cases := {name: view_cases | some name in defaults.names}
+	cases := {constraint.rule: view_cases | some constraint in effective_config.constraints}
 	relevant := {name: data.winpod.rules[name].relevant | some name, _ in cases} with input as {"cases": cases}
 }
 

@@ -237,6 +237,9 @@ volume_item_problems(field, item) := {_problem("volumes", field, "object", item)
 	object.get(item, "hostPath", null) == null
 } else := {_problem("volumes", concat("", [field, ".hostPath"]), "object", item.hostPath)} if {
 	not is_object(item.hostPath)
+} else := set() if {
+	is_string(item.hostPath.path)
+	is_string(item.name)
 } else := {_problem("volumes", concat("", [field, suffix]), "string", value) |
 	some [suffix, value] in [
 		[".hostPath.path", object.get(item, ["hostPath", "path"], null)],
