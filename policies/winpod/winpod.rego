@@ -100,9 +100,11 @@ _views(items) := {i: pod |
 	pod := pods.pod(review)
 }
 
+# The object first: most that are not quiet say so at once (their OS name),
+# and then the config is not read for signs.
 _is_quiet(review) if {
-	not _sets_windows_signs
 	pods.is_quiet(review.object)
+	not _sets_windows_signs
 }
 
 _sets_windows_signs if {
