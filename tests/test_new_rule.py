@@ -39,15 +39,20 @@ import data.lib.winpod.rule
 import data.lib.winpod.windows
 
 # METADATA
+# title: name
+# description: The rule's name, its package's last part; its cases are input.cases[name].
+name := "hostnetwork"
+
+# METADATA
 # title: violation
 # description: Gatekeeper's entrypoint, the template's Rego (lib.winpod.rule).
-violation contains v if some v in findings.review with input as rule.input_of(input)
+violation contains v if some v in findings.review with input as rule.input_of(name, input)
 
 # METADATA
 # title: relevant
-# description: The keys of input.cases on the host network, or with wrong-typed fields.
+# description: The keys of input.cases[name] on the host network, or with wrong-typed fields.
 relevant contains key if {
-	some key, case in input.cases
+	some key, case in input.cases[name]
 	_relevant(case.pod)
 }
 
@@ -57,12 +62,12 @@ _relevant(pod) if count(pod.malformed) > 0
 
 # METADATA
 # title: findings
-# description: For each key of input.cases, the violations of its pod view under its parameters.
+# description: For each key of input.cases[name], the violations of its pod view under its parameters.
 findings[key] := union({
 	rule.malformed("hostnetwork.malformed", {"pod", "os"}, case.pod),
 	_not_allowed(case.pod, case.parameters),
 }) if {
-	some key, case in input.cases
+	some key, case in input.cases[name]
 }
 
 _not_allowed(pod, p) := {result.violation("hostnetwork.not-allowed", concat("", [pod.prefix, ".hostNetwork"]), msg) |

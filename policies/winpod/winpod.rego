@@ -36,11 +36,13 @@ effective_config := {"constraints": constraints} if {
 	_is_usable(constraints)
 } else := {"constraints": defaults.config.constraints}
 
+# A rule is known by its package's name (lib.winpod.rule): one lookup each,
+# without finding every rule.
 _is_usable(constraints) if {
 	is_array(constraints)
 	every constraint in constraints {
 		is_string(constraint.name)
-		defaults.is_rule(constraint.rule)
+		data.winpod.rules[constraint.rule].name == constraint.rule
 	}
 }
 
@@ -71,14 +73,21 @@ decide(x) := decide_all([x])[0]
 # METADATA
 # title: decide_all
 # description: >-
-#   The decision for each of items, in order. Each rule reads its documents
-#   (lib.winpod.rule) once for all the items: under one input, so OPA's cache
-#   of function results serves every object, as it does for the rest.
-decide_all(items) := [_decision(i, selected, findings) | some i, _ in items] if {
+#   The decision for each of items, in order. The rules' documents
+#   (lib.winpod.rule) are read under two inputs, every rule's relevant
+#   under one and every rule's findings under the other, each holding all
+#   the items: OPA starts its caches empty under each input, and under one
+#   its cache of function results serves every object and every rule, as it
+#   does for the rest.
+decide_all(items) := [object.get(decisions, i, _no_violations) | some i, _ in items] if {
 	views := _views(items)
 	selected := _selected(views, _relevant(views))
 	findings := _findings(views, selected, effective_config.constraints)
+	decisions := {i: _decision(i, selected, findings) | some i, _ in selected}
 }
+
+# The decision of an item with no constraint to apply: most of them.
+_no_violations := {"allowed": true, "violations": []}
 
 # The pod view of each item that takes one, by index. Most objects are quiet
 # (lib.winpod.pods.is_quiet): no rule can find anything in them under the
@@ -91,23 +100,29 @@ _views(items) := {i: pod |
 	pod := pods.pod(review)
 }
 
+# The object first: most that are not quiet say so at once (their OS name),
+# and then the config is not read for signs.
 _is_quiet(review) if {
-	not _sets_windows_signs
 	pods.is_quiet(review.object)
+	not _sets_windows_signs
 }
 
 _sets_windows_signs if {
 	some constraint in effective_config.constraints
-	some key in ["windowsImages", "windowsRuntimeClasses", "assumeWindows"]
-	object.get(constraint, ["parameters", key], null) != null
+	parameters := object.get(constraint, "parameters", null)
+	is_object(parameters)
+	some value in object.filter(parameters, {"windowsImages", "windowsRuntimeClasses", "assumeWindows"})
+	value != null
 }
 
-# For each rule, the indexes of the views it may find something in. The
-# names come from defaults.names, found once per query under an empty input:
-# a rule package enumerated under this input would be evaluated whole.
-_relevant(views) := {name: keys |
-	some name in defaults.names
-	keys := data.winpod.rules[name].relevant with input as {"cases": {i: {"pod": pod} | some i, pod in views}}
+# For each rule of a constraint, the indexes of the views it may find
+# something in. For items that are all quiet there is nothing to read.
+_relevant(views) := {} if {
+	count(views) == 0
+} else := relevant if {
+	view_cases := {i: {"pod": pod} | some i, pod in views}
+	cases := {constraint.rule: view_cases | some constraint in effective_config.constraints}
+	relevant := {name: data.winpod.rules[name].relevant | some name, _ in cases} with input as {"cases": cases}
 }
 
 # For each view with a rule to apply, the indexes of the constraints (of
@@ -137,15 +152,19 @@ _in_scope(scope, rules) := [j |
 ]
 
 # For each rule, its findings for every [view, constraint] pair selected.
-_findings(views, selected, constraints) := {name: findings |
-	some name in {constraints[j].rule | some js in selected; some j in js}
-	cases := {[i, j]: {"pod": views[i], "parameters": params.object_of(object.get(constraint, "parameters", null))} |
-		some i, js in selected
-		some j in js
-		constraint := constraints[j]
-		constraint.rule == name
+_findings(views, selected, constraints) := {} if {
+	count(selected) == 0
+} else := findings if {
+	cases := {name: rule_cases |
+		some name in {constraints[j].rule | some js in selected; some j in js}
+		rule_cases := {[i, j]: {"pod": views[i], "parameters": params.object_of(object.get(constraint, "parameters", null))} |
+			some i, js in selected
+			some j in js
+			constraint := constraints[j]
+			constraint.rule == name
+		}
 	}
-	findings := data.winpod.rules[name].findings with input as {"cases": cases}
+	findings := {name: data.winpod.rules[name].findings | some name, _ in cases} with input as {"cases": cases}
 }
 
 _decision(i, selected, findings) := {"allowed": _allowed(violations), "violations": violations} if {
@@ -162,7 +181,7 @@ _decision(i, selected, findings) := {"allowed": _allowed(violations), "violation
 			"msg": raw.msg,
 		}
 	])
-} else := {"allowed": true, "violations": []}
+}
 
 default _allowed(_) := false
 

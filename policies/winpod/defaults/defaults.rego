@@ -25,17 +25,12 @@ config := {
 # METADATA
 # title: names
 # description: >-
-#   The rule names, sorted: the packages under data.winpod.rules with a
-#   relevant document, which lib.winpod.rule's default makes defined for any
-#   input (a _test package has none).
+#   The rule names, sorted: the packages under data.winpod.rules whose name
+#   is their own (lib.winpod.rule). A constant, so found under any input
+#   without evaluating anything of the rules (a _test package has none).
 names := sort([name | some name in _names])
 
 _names contains name if {
 	some name
-	is_set(data.winpod.rules[name].relevant) with input as {}
+	data.winpod.rules[name].name == name
 }
-
-# METADATA
-# title: is_rule
-# description: True when name is a rule's name.
-is_rule(name) if name in _names

@@ -64,61 +64,66 @@ problems(obj, path) := set() if {
 # description: >-
 #   True when the pod spec has no field of the wrong type, by a quick look
 #   that reads only the keys present: the rows of shapes.pod_fields under
-#   each, and each item of a list through the check shapes itself runs on
-#   it (with no field path to build, since nothing is wrong). Required
-#   node-affinity terms take the slow path. False may still mean well typed.
+#   each, and the rows of shapes.container_fields and shapes.mount_fields for
+#   each container and mount; volumes and tolerations through the check
+#   shapes itself runs on each (with no field path to build, since nothing
+#   is wrong). Required node-affinity terms take the slow path. False may
+#   still mean well typed.
 default well_typed(_) := false
 
 well_typed(spec) if {
-	every key, value in object.filter(spec, _keys) {
-		_rows_hold(spec, key)
-		_items_hold(key, value)
-	}
+	is_object(spec)
+	not _has_wrong_type(spec)
 }
 
-# Complete rules, worked out once per query: as partial rules OPA would
-# evaluate them again at every lookup of a key.
-# regal ignore:prefer-set-or-object-rule
-_keys := {row[0][0] | some row in shapes.pod_fields}
-
-# regal ignore:prefer-set-or-object-rule
-_rows := {key: [row | some row in shapes.pod_fields; row[0][0] == key] | some key in _keys}
-
-_rows_hold(spec, key) if {
-	every row in _rows[key] {
-		type_name(object.get(spec, row[0], null)) in row[1]
-	}
+# One search for anything wrong, through the rows of the keys a spec has:
+# no rule body or loop per field or item, for the common case where nothing
+# is found.
+_has_wrong_type(spec) if {
+	some key, _ in spec
+	some row in shapes.pod_fields[key]
+	not type_name(object.get(spec, row[0], null)) in row[1]
 }
 
-_items_hold(_, null)
-
-_items_hold(key, value) if {
-	value != null
-	not key in {"initContainers", "containers", "ephemeralContainers", "volumes", "tolerations", "affinity"}
+_has_wrong_type(spec) if {
+	some list in ["initContainers", "containers", "ephemeralContainers"]
+	some item in object.get(spec, list, [])
+	_has_wrong_container(item)
 }
 
-_items_hold(key, value) if {
-	key in {"initContainers", "containers", "ephemeralContainers"}
-	every i, item in value {
-		count(shapes.container_item_problems("", key, i, item)) == 0
-	}
+_has_wrong_type(spec) if {
+	some item in object.get(spec, "volumes", [])
+	count(shapes.volume_item_problems("", item)) > 0
 }
 
-_items_hold("volumes", value) if {
-	every item in value {
-		count(shapes.volume_item_problems("", item)) == 0
-	}
+_has_wrong_type(spec) if {
+	some item in object.get(spec, "tolerations", [])
+	count(shapes.toleration_item_problems("", item)) > 0
 }
 
-_items_hold("tolerations", value) if {
-	every item in value {
-		count(shapes.toleration_item_problems("", item)) == 0
-	}
+# Required node-affinity terms take the slow path.
+_has_wrong_type(spec) if object.get(spec, _required_terms, null) != null
+
+_required_terms := ["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"]
+
+_has_wrong_container(item) if not is_object(item)
+
+_has_wrong_container(item) if {
+	some key, _ in item
+	some row in shapes.container_fields[key]
+	not type_name(object.get(item, row[0], null)) in row[1]
 }
 
-_items_hold("affinity", value) if {
-	terms := ["nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"]
-	object.get(value, terms, null) == null
+_has_wrong_container(item) if {
+	some m in object.get(item, "volumeMounts", [])
+	_has_wrong_mount(m)
+}
+
+_has_wrong_mount(m) if not is_object(m)
+
+_has_wrong_mount(m) if {
+	some row in shapes.mount_fields
+	not type_name(object.get(m, row[0], null)) in row[1]
 }
 
 # METADATA

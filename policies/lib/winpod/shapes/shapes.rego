@@ -22,47 +22,70 @@ categories := {"pod", "user", "image", "os", "volumes"}
 # title: pod_fields
 # description: >-
 #   The type of every pod spec field a rule reads, one row per field: [path,
-#   the types it may have (null is absence), category]. Written once: the
-#   checks here and lib.winpod.fast's quick look both read it.
-pod_fields := [
-	[["securityContext"], {"object", "null"}, "pod"],
-	[["securityContext", "windowsOptions"], {"object", "null"}, "pod"],
-	[["securityContext", "windowsOptions", "runAsUserName"], {"string", "null"}, "user"],
-	[["initContainers"], {"array", "null"}, "pod"],
-	[["containers"], {"array", "null"}, "pod"],
-	[["ephemeralContainers"], {"array", "null"}, "pod"],
-	[["os"], {"object", "null"}, "os"],
-	[["os", "name"], {"string", "null"}, "os"],
-	[["nodeSelector"], {"object", "null"}, "os"],
-	[["nodeSelector", "kubernetes.io/os"], {"string", "null"}, "os"],
-	[["nodeSelector", "beta.kubernetes.io/os"], {"string", "null"}, "os"],
-	[["nodeSelector", "node.kubernetes.io/windows-build"], {"string", "null"}, "os"],
-	[["tolerations"], {"array", "null"}, "os"],
-	[["runtimeClassName"], {"string", "null"}, "os"],
-	[["affinity"], {"object", "null"}, "os"],
-	[["affinity", "nodeAffinity"], {"object", "null"}, "os"],
-	[["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"], {"object", "null"}, "os"],
-	[_node_selector_terms, {"array", "null"}, "os"],
-	[["volumes"], {"array", "null"}, "volumes"],
-]
+#   the types it may have (null is absence), category], under the spec key
+#   the path starts with. Written once: the checks here and lib.winpod.fast's
+#   quick look both read it, the quick look only under the keys a spec has.
+pod_fields := {
+	"securityContext": [
+		[["securityContext"], {"object", "null"}, "pod"],
+		[["securityContext", "windowsOptions"], {"object", "null"}, "pod"],
+		[["securityContext", "windowsOptions", "runAsUserName"], {"string", "null"}, "user"],
+	],
+	"initContainers": [[["initContainers"], {"array", "null"}, "pod"]],
+	"containers": [[["containers"], {"array", "null"}, "pod"]],
+	"ephemeralContainers": [[["ephemeralContainers"], {"array", "null"}, "pod"]],
+	"os": [
+		[["os"], {"object", "null"}, "os"],
+		[["os", "name"], {"string", "null"}, "os"],
+	],
+	"nodeSelector": [
+		[["nodeSelector"], {"object", "null"}, "os"],
+		[["nodeSelector", "kubernetes.io/os"], {"string", "null"}, "os"],
+		[["nodeSelector", "beta.kubernetes.io/os"], {"string", "null"}, "os"],
+		[["nodeSelector", "node.kubernetes.io/windows-build"], {"string", "null"}, "os"],
+	],
+	"tolerations": [[["tolerations"], {"array", "null"}, "os"]],
+	"runtimeClassName": [[["runtimeClassName"], {"string", "null"}, "os"]],
+	"affinity": [
+		[["affinity"], {"object", "null"}, "os"],
+		[["affinity", "nodeAffinity"], {"object", "null"}, "os"],
+		[["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution"], {"object", "null"}, "os"],
+		[
+			["affinity", "nodeAffinity", "requiredDuringSchedulingIgnoredDuringExecution", "nodeSelectorTerms"],
+			{"array", "null"},
+			"os",
+		],
+	],
+	"volumes": [[["volumes"], {"array", "null"}, "volumes"]],
+}
 
 # METADATA
 # title: container_fields
 # description: The same for the fields of a container (pod_fields).
-container_fields := [
-	[["securityContext"], {"object", "null"}, "pod"],
-	[["securityContext", "windowsOptions"], {"object", "null"}, "pod"],
-	[["securityContext", "windowsOptions", "runAsUserName"], {"string", "null"}, "user"],
-	[["image"], {"string", "null"}, "image"],
-	[["volumeMounts"], {"array", "null"}, "volumes"],
+container_fields := {
+	"securityContext": [
+		[["securityContext"], {"object", "null"}, "pod"],
+		[["securityContext", "windowsOptions"], {"object", "null"}, "pod"],
+		[["securityContext", "windowsOptions", "runAsUserName"], {"string", "null"}, "user"],
+	],
+	"image": [[["image"], {"string", "null"}, "image"]],
+	"volumeMounts": [[["volumeMounts"], {"array", "null"}, "volumes"]],
+}
+
+# METADATA
+# title: mount_fields
+# description: >-
+#   The same for the fields of a volumeMount, in one list: a mount needs its
+#   name, so every row is read.
+mount_fields := [
+	[["name"], {"string"}, "volumes"],
+	[["subPath"], {"string", "null"}, "volumes"],
+	[["subPathExpr"], {"string", "null"}, "volumes"],
 ]
 
-_node_selector_terms := [
-	"affinity",
-	"nodeAffinity",
-	"requiredDuringSchedulingIgnoredDuringExecution",
-	"nodeSelectorTerms",
-]
+# The table holds only values, so that OPA takes it as it is written rather
+# than building it again for every query.
+_node_selector_terms := pod_fields.affinity[3][0]
 
 # How a path reads in a field: .a.b, or ["kubernetes.io/os"] for a key with a slash.
 _suffix(path) := concat("", [_segment(key) | some key in path])
@@ -110,7 +133,8 @@ _spec_problems(obj, path) := set() if {
 }
 
 _field_problems(prefix, spec) := {_problem(row[2], concat("", [prefix, _suffix(row[0])]), _expected(row[1]), value) |
-	some row in pod_fields
+	some rows in pod_fields
+	some row in rows
 	value := object.get(spec, row[0], null)
 	not type_name(value) in row[1]
 }
@@ -118,39 +142,33 @@ _field_problems(prefix, spec) := {_problem(row[2], concat("", [prefix, _suffix(r
 _container_problems(prefix, spec) := {problem |
 	some list in _container_lists
 	some i, item in _array(spec, list)
-	some problem in container_item_problems(prefix, list, i, item)
+	some problem in _container_item_problems(prefix, list, i, item)
 }
 
-# METADATA
-# title: container_item_problems
-# description: The problems of the i-th item of a container list (its field prefix.list[i]).
-container_item_problems(prefix, list, i, item) := {_problem(
+# The problems of the i-th item of a container list (its field prefix.list[i]).
+_container_item_problems(prefix, list, i, item) := {_problem(
 	"pod", sprintf("%s.%s[%d]", [prefix, list, i]), "object",
 	item,
 )} if {
 	not is_object(item)
-} else := ({_problem(row[2], field, _expected(row[1]), value) |
-	some row in container_fields
+} else := {_problem(row[2], field, _expected(row[1]), value) |
+	some rows in container_fields
+	some row in rows
 	value := object.get(item, row[0], null)
 	not type_name(value) in row[1]
 	field := concat("", [sprintf("%s.%s[%d]", [prefix, list, i]), _suffix(row[0])])
-} | {_mount_problem(sprintf("%s.%s[%d].volumeMounts[%d]", [prefix, list, i, j]), m) |
+} | {problem |
 	some j, m in _array(item, "volumeMounts")
-	not _is_named_object(m)
-}) | {_problem("volumes", sprintf("%s.%s[%d].volumeMounts[%d].%s", [prefix, list, i, j, key]), "string", value) |
-	some j, m in _array(item, "volumeMounts")
-	is_object(m)
-	some key in ["subPath", "subPathExpr"]
-	value := object.get(m, key, null)
-	not type_name(value) in {"string", "null"}
+	some problem in _mount_problems(sprintf("%s.%s[%d].volumeMounts[%d]", [prefix, list, i, j]), m)
 }
 
-_is_named_object(m) if is_string(m.name)
-
-_mount_problem(field, m) := _problem("volumes", concat("", [field, ".name"]), "string", name) if {
-	is_object(m)
-	name := object.get(m, "name", null)
-} else := _problem("volumes", field, "object", m)
+_mount_problems(field, m) := {_problem("volumes", field, "object", m)} if {
+	not is_object(m)
+} else := {_problem(row[2], concat("", [field, _suffix(row[0])]), _expected(row[1]), value) |
+	some row in mount_fields
+	value := object.get(m, row[0], null)
+	not type_name(value) in row[1]
+}
 
 _affinity_problems(prefix, spec) := set() if {
 	object.get(spec, "affinity", null) == null
@@ -219,6 +237,9 @@ volume_item_problems(field, item) := {_problem("volumes", field, "object", item)
 	object.get(item, "hostPath", null) == null
 } else := {_problem("volumes", concat("", [field, ".hostPath"]), "object", item.hostPath)} if {
 	not is_object(item.hostPath)
+} else := set() if {
+	is_string(item.hostPath.path)
+	is_string(item.name)
 } else := {_problem("volumes", concat("", [field, suffix]), "string", value) |
 	some [suffix, value] in [
 		[".hostPath.path", object.get(item, ["hostPath", "path"], null)],

@@ -38,6 +38,10 @@ malformed_cases := {
 			{"category": "os", "field": "spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0].operator", "expected": "string", "got": "null"},
 		},
 	},
+	"a toleration of the wrong type, the only wrong field": {
+		"object": {"kind": "Pod", "spec": {"tolerations": [{"value": "windows"}, "x"]}},
+		"want": {{"category": "os", "field": "spec.tolerations[1]", "expected": "object", "got": "string"}},
+	},
 	"tolerations not a list": {
 		"object": {"kind": "Pod", "spec": {"tolerations": {"value": "windows"}}},
 		"want": {{"category": "os", "field": "spec.tolerations", "expected": "array", "got": "object"}},

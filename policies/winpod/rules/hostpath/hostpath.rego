@@ -40,19 +40,24 @@ import data.lib.winpod.users
 import data.lib.winpod.windows
 
 # METADATA
+# title: name
+# description: The rule's name, its package's last part; its cases are input.cases[name].
+name := "hostpath"
+
+# METADATA
 # title: violation
 # description: Gatekeeper's entrypoint, the template's Rego (lib.winpod.rule).
-violation contains v if some v in findings.review with input as rule.input_of(input)
+violation contains v if some v in findings.review with input as rule.input_of(name, input)
 
 # METADATA
 # title: relevant
 # description: >-
-#   The keys of input.cases whose findings may hold something: hostPath volumes, a mount whose
+#   The keys of input.cases[name] whose findings may hold something: hostPath volumes, a mount whose
 #   subPath the kubelet would expand on a pod that does not declare Linux,
 #   or wrong-typed fields. Most pods have none: the decision API then
 #   matches none of this rule's constraints.
 relevant contains key if {
-	some key, case in input.cases
+	some key, case in input.cases[name]
 	_relevant(case.pod)
 }
 
@@ -68,13 +73,13 @@ _relevant(pod) if count(pod.malformed) > 0
 # METADATA
 # title: findings
 # description: >-
-#   For each key of input.cases, the violations of its pod view under its
+#   For each key of input.cases[name], the violations of its pod view under its
 #   parameters.
 findings[key] := union({
 	rule.malformed("hostpath.malformed", shapes.categories, case.pod),
 	_findings(case.pod, case.parameters),
 }) if {
-	some key, case in input.cases
+	some key, case in input.cases[name]
 }
 
 _findings(pod, p) := union({

@@ -337,7 +337,7 @@ test_findings_are_the_violation_set[name] if {
 # No pod view (not a governed kind): the decision API reads no findings.
 findings_of(obj, parameters) := findings if {
 	pod := pods.pod({"object": obj})
-	findings := hostpath.findings.x with input as {"cases": {"x": {"pod": pod, "parameters": parameters}}}
+	findings := hostpath.findings.x with input as {"cases": {"hostpath": {"x": {"pod": pod, "parameters": parameters}}}}
 } else := set()
 
 test_no_pod_view_no_violation if {

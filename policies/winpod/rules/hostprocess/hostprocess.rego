@@ -38,18 +38,23 @@ import data.lib.winpod.rule
 import data.lib.winpod.users
 
 # METADATA
+# title: name
+# description: The rule's name, its package's last part; its cases are input.cases[name].
+name := "hostprocess"
+
+# METADATA
 # title: violation
 # description: Gatekeeper's entrypoint, the template's Rego (lib.winpod.rule).
-violation contains v if some v in findings.review with input as rule.input_of(input)
+violation contains v if some v in findings.review with input as rule.input_of(name, input)
 
 # METADATA
 # title: relevant
 # description: >-
-#   The keys of input.cases whose findings may hold something: HostProcess containers or
+#   The keys of input.cases[name] whose findings may hold something: HostProcess containers or
 #   wrong-typed fields. Most pods have neither: the decision API then
 #   matches none of this rule's constraints.
 relevant contains key if {
-	some key, case in input.cases
+	some key, case in input.cases[name]
 	_relevant(case.pod)
 }
 
@@ -60,13 +65,13 @@ _relevant(pod) if count(pod.malformed) > 0
 # METADATA
 # title: findings
 # description: >-
-#   For each key of input.cases, the violations of its pod view under its
+#   For each key of input.cases[name], the violations of its pod view under its
 #   parameters.
 findings[key] := union({
 	rule.malformed("hostprocess.malformed", {"pod", "user", "image"}, case.pod),
 	_findings(case.pod, case.parameters),
 }) if {
-	some key, case in input.cases
+	some key, case in input.cases[name]
 }
 
 _findings(pod, p) := _not_allowed(pod, p) | _shape(pod, p)

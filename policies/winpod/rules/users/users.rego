@@ -25,19 +25,24 @@ import data.lib.winpod.users
 import data.lib.winpod.windows
 
 # METADATA
+# title: name
+# description: The rule's name, its package's last part; its cases are input.cases[name].
+name := "users"
+
+# METADATA
 # title: violation
 # description: Gatekeeper's entrypoint, the template's Rego (lib.winpod.rule).
-violation contains v if some v in findings.review with input as rule.input_of(input)
+violation contains v if some v in findings.review with input as rule.input_of(name, input)
 
 # METADATA
 # title: relevant
 # description: >-
-#   The keys of input.cases whose findings may hold something: a pod that may be a Windows pod
+#   The keys of input.cases[name] whose findings may hold something: a pod that may be a Windows pod
 #   under some parameters (any pod that does not declare Linux), or
 #   wrong-typed fields. For a declared-Linux pod the decision API matches
 #   none of this rule's constraints.
 relevant contains key if {
-	some key, case in input.cases
+	some key, case in input.cases[name]
 	_relevant(case.pod)
 }
 
@@ -48,13 +53,13 @@ _relevant(pod) if count(pod.malformed) > 0
 # METADATA
 # title: findings
 # description: >-
-#   For each key of input.cases, the violations of its pod view under its
+#   For each key of input.cases[name], the violations of its pod view under its
 #   parameters.
 findings[key] := union({
 	rule.malformed("users.malformed", {"pod", "user", "image", "os"}, case.pod),
 	_not_allowed(case.pod, case.parameters),
 }) if {
-	some key, case in input.cases
+	some key, case in input.cases[name]
 }
 
 default_allowed_user_names := ["ContainerUser"]
