@@ -20,7 +20,6 @@ import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.config import default_config
 from harness.errors import HarnessError
 from harness.fixtures import load_fixtures
 from harness.gatekeeper import dump_yaml
@@ -166,10 +165,6 @@ def _estimate(value: dict | None) -> str:
     return "unbounded" if value["max"] >= UNBOUNDED else f"{value['max']:,}"
 
 
-def _verdict(met: bool) -> str:
-    return "ok" if met else "MISSED"  # as make bench's other targets
-
-
 def _within(value: int, limit: int) -> str:
     return "yes" if value <= limit else "NO"
 
@@ -220,20 +215,3 @@ def within_limits(report: dict, costs: list[PolicyCost]) -> bool:
     bounds = limits(report)
     return all(not c.over and c.worst_expression.worst <= bounds.per_expression and c.worst_total <= bounds.per_policy
                and c.worst_match <= bounds.match_conditions for c in costs)
-
-
-def bench_rows(config: dict | None) -> list[tuple[str, str, str, str]]:
-    """``make bench``'s lines: per policy of ``config`` (None: the built-in), the worst actual CEL cost over the
-    fixture corpus."""
-    report, costs = measure(config or default_config())
-    bounds = limits(report)
-    rows = []
-    for item in costs:
-        worst = item.worst_expression
-        rows.append((f"VAP CEL cost {item.name}: worst policy total over the corpus ({item.worst_total_case})",
-                     f"{item.worst_total:,}", f"<= {bounds.per_policy:,}",
-                     _verdict(item.worst_total <= bounds.per_policy)))
-        rows.append((f"  worst expression ({worst.label}, {worst.worst_case})",
-                     f"{worst.worst:,}", f"<= {bounds.per_expression:,}",
-                     _verdict(worst.worst <= bounds.per_expression)))
-    return rows
